@@ -1,0 +1,167 @@
+"""Command-line front ends behind `train.py` and `translate.py`.
+
+User mistakes surface as `UserError` and are printed as one line ("error: ...") with exit
+status 2; anything else is a bug and keeps its traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def run_cli(main, argv=None) -> int:
+    from .errors import UserError
+    try:
+        return main(argv) or 0
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+# ---------------------------------------------------------------------------- train
+def train_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="train.py", description="Train an image-to-image GAN on a folder of images.",
+        epilog="KEY=VALUE sets any config key by dotted path, e.g. model.generator.ngf=32 loss.l1=50")
+    p.add_argument("pipeline", help="preset name (pix2pix, cyclegan, ...) or a YAML config path")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
+    p.add_argument("--data", help="dataset folder (data.root)")
+    p.add_argument("--out", required=True, help="run folder, e.g. checkpoints/NAME")
+    p.add_argument("--iters", type=int, help="training steps (train.iters)")
+    p.add_argument("--batch-size", type=int, help="train.batch_size")
+    p.add_argument("--crop-size", type=int, help="data.crop_size")
+    p.add_argument("--load-size", type=int, help="data.load_size")
+    p.add_argument("--device", help="auto | cpu | cuda (train.device)")
+    p.add_argument("--seed", type=int, help="train.seed")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
+    return p
+
+
+def _flags_to_config(a) -> dict:
+    extra: dict = {"data": {}, "train": {}}
+    for flag, (section, key) in {"data": ("data", "root"), "iters": ("train", "iters"),
+                                 "batch_size": ("train", "batch_size"), "crop_size": ("data", "crop_size"),
+                                 "load_size": ("data", "load_size"), "device": ("train", "device"),
+                                 "seed": ("train", "seed")}.items():
+        v = getattr(a, flag)
+        if v is not None:
+            extra[section][key] = str(Path(v)) if flag == "data" else v
+    if a.crop_size is not None and a.load_size is None:
+        extra["data"].setdefault("load_size", a.crop_size)  # --crop-size alone means: no extra scaling
+    return extra
+
+
+def train_main(argv=None) -> int:
+    import torch
+
+    from . import config as C
+    from .data import build_dataset
+    from .engine import Trainer
+    from .errors import UserError
+    from .pipelines import build_pipeline
+
+    a = train_parser().parse_intermixed_args(argv)
+    out = Path(a.out)
+    if a.resume:
+        saved = out / "config.yaml"
+        if not saved.exists():
+            raise UserError(f"--resume: {saved} not found; is {out} a run folder?")
+        cfg = C.from_dict(C.read_yaml(saved))
+        C.merge(cfg, _flags_to_config(a))  # e.g. more --iters
+        for o in a.overrides:
+            C.merge(cfg, C.parse_override(o))
+        C.validate(cfg)
+    else:
+        from .engine.checkpoint import WEIGHTS
+        if (out / WEIGHTS).exists():
+            raise UserError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+        cfg = C.load(a.pipeline, a.overrides, _flags_to_config(a))
+    torch.manual_seed(cfg.train.seed)
+    pipeline = build_pipeline(cfg)
+    dataset = build_dataset(cfg.data, pipeline.data_kind)
+    print(f"{cfg.pipeline}: {len(dataset)} training images from {cfg.data.root}; run folder {out}")
+    trainer = Trainer(pipeline, dataset, cfg, out, resume=a.resume)
+    last = trainer.fit()
+    print(f"done: step {trainer.step}, {trainer.images_per_second:.2f} images/s; "
+          + ", ".join(f"{k}={v:.3f}" for k, v in last.items()))
+    return 0
+
+
+# ------------------------------------------------------------------------ translate
+def translate_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="translate.py", description="Translate images with a trained run.")
+    p.add_argument("run", help="run folder (checkpoints/NAME) or a .safetensors checkpoint")
+    p.add_argument("inputs", nargs="+", help="image files and/or folders (searched recursively)")
+    p.add_argument("--out", required=True, help="output folder; outputs mirror the inputs' relative paths (PNG)")
+    p.add_argument("--direction", default="AtoB", choices=["AtoB", "BtoA"])
+    p.add_argument("--batch-size", type=int, default=1, help="images of equal size are batched together")
+    p.add_argument("--device", default="auto")
+    return p
+
+
+def collect_inputs(inputs: list[str], out: Path) -> list[tuple[Path, Path]]:
+    """(source, destination) pairs: folders keep their relative layout, files their name."""
+    from .data.io import is_image, list_images
+    from .errors import UserError
+    jobs = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            files = list_images(p)
+            if not files:
+                raise UserError(f"no images in folder {p}")
+            jobs += [(f, out / f.relative_to(p).with_suffix(".png")) for f in files]
+        elif p.is_file():
+            if not is_image(p):
+                raise UserError(f"{p} is not an image file (known extensions: .png .jpg .jpeg .bmp .tif .webp)")
+            jobs.append((p, out / (p.stem + ".png")))
+        else:
+            raise UserError(f"input not found: {p}")
+    sources = {s.resolve() for s, _ in jobs}
+    seen = {}
+    for s, d in jobs:
+        if d.resolve() in sources:
+            raise UserError(f"output {d} would overwrite the input {d}; choose another --out")
+        if d in seen:
+            raise UserError(f"{s} and {seen[d]} would both be written to {d}; translate them separately")
+        seen[d] = s
+    return jobs
+
+
+def translate_main(argv=None) -> int:
+    from tqdm import tqdm
+
+    from .data.io import read_image, write_image
+    from .errors import UserError
+    from .inference import Translator
+
+    a = translate_parser().parse_args(argv)
+    if a.batch_size < 1:
+        raise UserError("--batch-size must be >= 1")
+    out = Path(a.out)
+    jobs = collect_inputs(a.inputs, out)
+    tr = Translator.from_run(a.run, a.device)
+    tr.check_direction(a.direction)
+    failed = 0
+    pending: list = []
+
+    def flush():
+        for (src, dst), res in zip([j for j, _ in pending], tr.translate_images([im for _, im in pending], a.direction)):
+            write_image(dst, res.rgb, res.alpha, res.bits, res.icc)
+        pending.clear()
+
+    for src, dst in tqdm(jobs, desc="translate", unit="img", dynamic_ncols=True):
+        try:
+            img = read_image(src)
+        except UserError as e:
+            tqdm.write(f"skipped: {e}")
+            failed += 1
+            continue
+        if pending and (pending[0][1].rgb.shape != img.rgb.shape or len(pending) >= a.batch_size):
+            flush()
+        pending.append(((src, dst), img))
+    if pending:
+        flush()
+    print(f"wrote {len(jobs) - failed} image(s) to {out}" + (f"; {failed} skipped" if failed else ""))
+    return 1 if failed else 0

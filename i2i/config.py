@@ -1,0 +1,234 @@
+"""Config schema (dataclasses), YAML presets, dotted KEY=VALUE overrides, strict validation.
+
+Every default lives here or in a preset YAML (`i2i/configs/<pipeline>.yaml`). A preset and a
+user YAML are partial dicts merged onto the schema; unknown keys are errors listing the keys
+that exist, so a typo never silently trains the wrong model.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .errors import UserError
+
+PRESET_DIR = Path(__file__).parent / "configs"
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class GeneratorConfig:
+    name: str = "unet_256"
+    ngf: int = 64
+    norm: str = "batch"            # batch | instance | layer | none
+    dropout: float = 0.0           # U-Net inner blocks / ResNet blocks
+    upsample: str = "transpose"    # transpose (paper) | resize (nearest + conv, no checkerboard)
+    residual: bool = False         # output = input + learned change ("do no harm" start)
+    num_blocks: int = 0            # ResNet/RRDB blocks; 0 = the name's default
+    num_downs: int = 0             # U-Net depth; 0 = the name's default
+
+
+@dataclass
+class DiscriminatorConfig:
+    name: str = "patch"            # patch | pixel | multiscale
+    ndf: int = 64
+    n_layers: int = 3              # PatchGAN depth: 3 -> 70x70 receptive field
+    norm: str = "batch"
+    num_D: int = 1                 # multiscale: number of scales
+    spectral_norm: bool = False
+
+
+@dataclass
+class ModelConfig:
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    init: str = "normal"           # normal | xavier | kaiming | orthogonal
+    init_gain: float = 0.02
+
+
+@dataclass
+class LossConfig:
+    gan_mode: str = "lsgan"        # vanilla | lsgan | hinge | wgan-gp
+    gan: float = 1.0
+    l1: float = 0.0
+    cycle: float = 0.0
+    identity: float = 0.0          # CycleGAN: a fraction of the cycle weight, as in the paper's code
+    perceptual: float = 0.0
+    feature_matching: float = 0.0
+    gp: float = 10.0               # wgan-gp penalty weight
+    vgg_weights: str = ""          # path to torchvision vgg19 .pth; "" = torch hub cache
+    vgg_layers: dict = field(default_factory=lambda: {
+        "relu1_1": 1 / 32, "relu2_1": 1 / 16, "relu3_1": 1 / 8, "relu4_1": 1 / 4, "relu5_1": 1.0})
+
+
+@dataclass
+class DataConfig:
+    root: str = ""
+    direction: str = "AtoB"        # AtoB | BtoA
+    load_size: int = 286           # shorter side is scaled to this, then randomly cropped
+    crop_size: int = 256
+    flip: bool = True
+    num_workers: int = 2
+    max_images: int = 0            # 0 = all
+    in_channels: int = 3
+    out_channels: int = 3
+
+
+@dataclass
+class TrainConfig:
+    iters: int = 2000
+    batch_size: int = 1
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    lr_policy: str = "linear"      # linear (constant, then linear to 0) | constant
+    decay_start: float = 0.5       # fraction of iters after which the lr decays linearly
+    pool_size: int = 0             # image pool of past fakes for D (CycleGAN: 50)
+    seed: int = 0
+    device: str = "auto"           # auto | cpu | cuda | cuda:N
+    save_every: int = 500
+    sample_every: int = 250
+    log_every: int = 25
+
+
+@dataclass
+class Config:
+    pipeline: str = "pix2pix"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+# ---------------------------------------------------------------- merging and validation
+
+def _keys(dc) -> list[str]:
+    return [f.name for f in dataclasses.fields(dc)]
+
+
+def _coerce(value, typ, key: str):
+    """Check a YAML value against the schema's type; ints are accepted where floats are."""
+    if typ is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if typ is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if typ is dict and isinstance(value, dict):
+        return value
+    if typ in (int, float, str, bool, dict) and isinstance(value, typ) and not (typ is int and isinstance(value, bool)):
+        return value
+    raise UserError(f"config key '{key}' expects {typ.__name__}, got {value!r}")
+
+
+def merge(dc, updates: dict, prefix: str = ""):
+    """Merge a (partial, nested) dict onto dataclass `dc` in place, refusing unknown keys."""
+    if not isinstance(updates, dict):
+        raise UserError(f"config section '{prefix.rstrip('.') or '<root>'}' must be a mapping, got {updates!r}")
+    hints = typing.get_type_hints(type(dc))
+    for key, value in updates.items():
+        full = prefix + key
+        if key not in hints:
+            raise UserError(f"unknown config key '{full}'; known keys here: {', '.join(_keys(dc))}")
+        current = getattr(dc, key)
+        if dataclasses.is_dataclass(current):
+            merge(current, value, full + ".")
+        else:
+            setattr(dc, key, _coerce(value, hints[key], full))
+    return dc
+
+
+def parse_override(text: str) -> dict:
+    """'a.b.c=VALUE' -> {'a': {'b': {'c': VALUE}}}; VALUE is parsed as YAML (numbers, bools, lists)."""
+    if "=" not in text:
+        raise UserError(f"override '{text}' must look like KEY=VALUE (e.g. loss.l1=50)")
+    key, raw = text.split("=", 1)
+    value = yaml.safe_load(raw) if raw != "" else ""
+    out: dict = {}
+    node = out
+    parts = key.strip().split(".")
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+    node[parts[-1]] = value
+    return out
+
+
+def read_yaml(path) -> dict:
+    try:
+        with open(path) as f:
+            data = yaml.safe_load(f) or {}
+    except FileNotFoundError:
+        raise UserError(f"config file not found: {path}") from None
+    except yaml.YAMLError as e:
+        raise UserError(f"config file {path} is not valid YAML: {str(e).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"config file {path} must hold a mapping of keys")
+    return data
+
+
+def presets() -> list[str]:
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+def load(pipeline: str, overrides: list[str] | None = None, extra: dict | None = None) -> Config:
+    """Build a Config from a preset name or YAML path, then `extra` (flags), then KEY=VALUE overrides."""
+    if pipeline.endswith((".yaml", ".yml")) or os.sep in pipeline:
+        user = read_yaml(pipeline)
+        if "pipeline" not in user:
+            raise UserError(f"config file {pipeline} has no 'pipeline:' key (one of: {', '.join(presets())})")
+        layers = [read_yaml(_preset_path(user["pipeline"])), user]
+    else:
+        layers = [read_yaml(_preset_path(pipeline))]
+    cfg = Config()
+    for layer in layers:
+        merge(cfg, layer)
+    if extra:
+        merge(cfg, extra)
+    for o in overrides or []:
+        merge(cfg, parse_override(o))
+    validate(cfg)
+    return cfg
+
+
+def from_dict(d: dict) -> Config:
+    """Rebuild a saved (fully resolved) config, e.g. from a run folder."""
+    cfg = merge(Config(), d)
+    validate(cfg)
+    return cfg
+
+
+def _preset_path(name: str) -> Path:
+    path = PRESET_DIR / f"{name}.yaml"
+    if not path.exists():
+        raise UserError(f"unknown pipeline '{name}'; known: {', '.join(presets())} (or pass a YAML path)")
+    return path
+
+
+def _choice(value, allowed, key):
+    if value not in allowed:
+        raise UserError(f"config key '{key}' is '{value}'; choose one of: {', '.join(allowed)}")
+
+
+def validate(cfg: Config) -> None:
+    from .nn.layers import NORMS  # the norm factory owns the list of norms
+    _choice(cfg.data.direction, ["AtoB", "BtoA"], "data.direction")
+    _choice(cfg.loss.gan_mode, ["vanilla", "lsgan", "hinge", "wgan-gp"], "loss.gan_mode")
+    _choice(cfg.train.lr_policy, ["linear", "constant"], "train.lr_policy")
+    _choice(cfg.model.init, ["normal", "xavier", "kaiming", "orthogonal"], "model.init")
+    _choice(cfg.model.generator.upsample, ["transpose", "resize"], "model.generator.upsample")
+    _choice(cfg.model.generator.norm, list(NORMS), "model.generator.norm")
+    _choice(cfg.model.discriminator.norm, list(NORMS), "model.discriminator.norm")
+    if cfg.data.crop_size > cfg.data.load_size:
+        raise UserError(f"data.crop_size ({cfg.data.crop_size}) is larger than data.load_size ({cfg.data.load_size})")
+    for key in ("iters", "batch_size", "save_every", "sample_every", "log_every"):
+        if getattr(cfg.train, key) < 1:
+            raise UserError(f"config key 'train.{key}' must be >= 1")

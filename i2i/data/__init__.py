@@ -1,0 +1,2 @@
+"""Folder datasets, paired transforms and image I/O."""
+from .folders import build_dataset  # noqa: F401

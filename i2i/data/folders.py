@@ -1,0 +1,180 @@
+"""Folder datasets: paired (A/ + B/ with matching stems, or side-by-side AB images) and
+unpaired (trainA/ + trainB/, or A/ + B/), each with optional train/ test/ (val/) splits.
+
+Samples are addressed as (index, seed): `ResumableSampler` hands out that stream, so the
+order and the augmentation of step N depend only on (train.seed, N).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from ..errors import UserError
+from .io import list_images, read_rgb, to_tensor
+from .transforms import apply, crop_flip, scale_shorter_side
+
+SPLIT_NAMES = {"train": ("train",), "test": ("test", "val")}
+
+
+def _dir(root) -> Path:
+    root = Path(root)
+    if not str(root):
+        raise UserError("no dataset given: pass --data DIR (or data.root=DIR)")
+    if not root.is_dir():
+        raise UserError(f"dataset folder not found: {root}")
+    return root
+
+
+def split_dir(root: Path, split: str) -> Path | None:
+    for name in SPLIT_NAMES[split]:
+        if (root / name).is_dir():
+            return root / name
+    return root if split == "train" else None
+
+
+def _images(folder: Path) -> list[Path]:
+    files = list_images(folder)
+    if not files:
+        raise UserError(f"no images in {folder} (looked for .png .jpg .jpeg .bmp .tif .webp, recursively)")
+    return files
+
+
+def _stem_key(path: Path, base: Path) -> str:
+    return str(path.relative_to(base).with_suffix(""))
+
+
+def match_pairs(a_dir: Path, b_dir: Path) -> list[tuple[Path, Path]]:
+    a = {_stem_key(p, a_dir): p for p in _images(a_dir)}
+    b = {_stem_key(p, b_dir): p for p in _images(b_dir)}
+    only_a, only_b = sorted(set(a) - set(b)), sorted(set(b) - set(a))
+    if only_a or only_b:
+        parts = []
+        if only_a:
+            parts.append(f"{len(only_a)} in {a_dir} without a match in {b_dir} (e.g. {', '.join(only_a[:3])})")
+        if only_b:
+            parts.append(f"{len(only_b)} in {b_dir} without a match in {a_dir} (e.g. {', '.join(only_b[:3])})")
+        raise UserError("unpaired files: " + "; ".join(parts) + " — paired data needs the same file names in A/ and B/")
+    return [(a[k], b[k]) for k in sorted(a)]
+
+
+class ImageCache:
+    """Decoded, pre-scaled images kept as uint8 (decoding dominates loader time otherwise)."""
+
+    def __init__(self, load_size: int, capacity: int = 4000):
+        self.load_size, self.capacity, self.store = load_size, capacity, {}
+
+    def get(self, path: Path) -> np.ndarray:
+        hit = self.store.get(path)
+        if hit is not None:
+            return hit.astype(np.float32) / 255.0
+        img = scale_shorter_side(read_rgb(path), self.load_size)
+        if len(self.store) < self.capacity:
+            self.store[path] = np.round(np.clip(img, 0, 1) * 255).astype(np.uint8)
+        return img
+
+
+class PairedFolder(Dataset):
+    def __init__(self, root, split: str = "train", load_size: int = 286, crop_size: int = 256,
+                 flip: bool = True, direction: str = "AtoB", max_images: int = 0, train: bool = True):
+        base = split_dir(_dir(root), split)
+        if base is None:
+            raise UserError(f"no {' or '.join(SPLIT_NAMES[split])}/ split in {root}")
+        if (base / "A").is_dir() and (base / "B").is_dir():
+            self.items = [(a, b) for a, b in match_pairs(base / "A", base / "B")]
+        else:
+            self.items = [(p, None) for p in _images(base)]  # side-by-side AB
+        if max_images:
+            self.items = self.items[:max_images]
+        self.swap = direction == "BtoA"
+        self.crop_size = crop_size
+        self.cache = ImageCache(load_size)
+        self.transform = crop_flip(crop_size, flip, train)
+
+    def __len__(self):
+        return len(self.items)
+
+    def _load_pair(self, i: int):
+        a_path, b_path = self.items[i]
+        if b_path is None:  # side-by-side: left half A, right half B
+            ab = read_rgb(a_path)
+            w = ab.shape[1] // 2
+            if w == 0:
+                raise UserError(f"{a_path}: too narrow for a side-by-side AB image")
+            size = self.cache.load_size
+            a, b = scale_shorter_side(ab[:, :w], size), scale_shorter_side(ab[:, w:2 * w], size)
+        else:
+            a, b = self.cache.get(a_path), self.cache.get(b_path)
+            if a.shape != b.shape:
+                import cv2
+                b = cv2.resize(b, (a.shape[1], a.shape[0]), interpolation=cv2.INTER_AREA)
+        return (b, a) if self.swap else (a, b)
+
+    def __getitem__(self, key):
+        i, seed = key if isinstance(key, tuple) else (key, key)
+        a, b = self._load_pair(i)
+        a, b = apply(self.transform, seed, a, b)
+        return {"A": to_tensor(a), "B": to_tensor(b), "path": str(self.items[i][0])}
+
+
+class UnpairedFolder(Dataset):
+    def __init__(self, root, split: str = "train", load_size: int = 286, crop_size: int = 256,
+                 flip: bool = True, direction: str = "AtoB", max_images: int = 0, train: bool = True):
+        root = _dir(root)
+        tag = "train" if split == "train" else "test"
+        candidates = [(root / f"{tag}A", root / f"{tag}B")]
+        if split == "test":
+            candidates.append((root / "valA", root / "valB"))
+        sub = split_dir(root, split)
+        if sub is not None:
+            candidates.append((sub / "A", sub / "B"))
+        dirs = next(((a, b) for a, b in candidates if a.is_dir() and b.is_dir()), None)
+        if dirs is None:
+            raise UserError(f"unpaired data needs {tag}A/ and {tag}B/ (or A/ and B/) in {root}")
+        self.a, self.b = _images(dirs[0]), _images(dirs[1])
+        if max_images:
+            self.a, self.b = self.a[:max_images], self.b[:max_images]
+        if direction == "BtoA":
+            self.a, self.b = self.b, self.a
+        self.cache = ImageCache(load_size)
+        self.transform = crop_flip(crop_size, flip, train)
+        self.train = train
+
+    def __len__(self):
+        return len(self.a)
+
+    def __getitem__(self, key):
+        i, seed = key if isinstance(key, tuple) else (key, key)
+        # B is drawn at random (seeded) so A/B pairings change every epoch, as unpaired data should
+        j = int(np.random.default_rng(seed).integers(len(self.b))) if self.train else i % len(self.b)
+        a, _ = apply(self.transform, seed, self.cache.get(self.a[i]))
+        b, _ = apply(self.transform, seed + 1, self.cache.get(self.b[j]))
+        return {"A": to_tensor(a), "B": to_tensor(b), "path": str(self.a[i])}
+
+
+class ResumableSampler(Sampler):
+    """Endless stream of (index, seed), reshuffled each epoch, restartable at any position."""
+
+    def __init__(self, n: int, seed: int, start: int = 0, shuffle: bool = True):
+        self.n, self.seed, self.start, self.shuffle = n, seed, start, shuffle
+
+    def __iter__(self):
+        pos = self.start
+        while True:
+            epoch, offset = divmod(pos, self.n)
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            order = torch.randperm(self.n, generator=g).tolist() if self.shuffle else list(range(self.n))
+            for k in range(offset, self.n):
+                yield order[k], (self.seed * 1_000_003 + pos) % (2 ** 31)
+                pos += 1
+
+
+DATASETS = {"paired": PairedFolder, "unpaired": UnpairedFolder}
+
+
+def build_dataset(cfg_data, kind: str, split: str = "train", train: bool = True) -> Dataset:
+    cls = DATASETS[kind]
+    return cls(cfg_data.root, split=split, load_size=cfg_data.load_size, crop_size=cfg_data.crop_size,
+               flip=cfg_data.flip, direction=cfg_data.direction, max_images=cfg_data.max_images, train=train)

@@ -1,0 +1,155 @@
+"""Reading and writing images at the edge of the system: everything inside is float RGB.
+
+`read_image` accepts anything Pillow reads (8/16-bit, grayscale, palette, RGBA, CMYK),
+applies the EXIF orientation, and keeps what is needed to write the result back the
+way it came (alpha, bit depth, grayscale, ICC profile). Failures are `UserError`s that
+name the file.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ..errors import UserError
+
+IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".gif"}
+Image.MAX_IMAGE_PIXELS = 40_000 ** 2  # photos of any size (SR), but still refuse absurd bombs
+
+
+@dataclass
+class ImageData:
+    rgb: np.ndarray                 # H x W x C float32 in [0, 1]; C = 3, or 1 if grayscale
+    alpha: np.ndarray | None        # H x W float32 in [0, 1]
+    bits: int                       # 8 or 16
+    icc: bytes | None
+
+    @property
+    def grayscale(self) -> bool:
+        return self.rgb.shape[2] == 1
+
+
+def is_image(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTS and not path.name.startswith(".")
+
+
+def list_images(folder: Path, recursive: bool = True) -> list[Path]:
+    it = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(p for p in it if p.is_file() and is_image(p))
+
+
+def read_image(path) -> ImageData:
+    path = Path(path)
+    try:
+        deep = _read_16bit(path)
+        with Image.open(path) as im:
+            icc = im.info.get("icc_profile")
+            if deep is not None:
+                return _split_alpha(deep, 16, icc)
+            im = ImageOps.exif_transpose(im)
+            return _split_alpha(_pil_to_array(im), 8, icc)
+    except FileNotFoundError:
+        raise UserError(f"image not found: {path}") from None
+    except Image.DecompressionBombError:
+        raise UserError(f"{path}: image is larger than {Image.MAX_IMAGE_PIXELS:,} pixels") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        why = str(e).splitlines()[0] if str(e) else "corrupt or truncated"
+        raise UserError(f"cannot read image {path}: {why}") from None
+
+
+def _read_16bit(path: Path) -> np.ndarray | None:
+    """16-bit PNG/TIFF through OpenCV (Pillow reduces 16-bit RGB to 8 bits)."""
+    ext = path.suffix.lower()
+    if ext == ".png":
+        with open(path, "rb") as f:
+            head = f.read(25)
+        if len(head) < 25 or head[24] != 16:  # IHDR bit depth
+            return None
+    elif ext not in (".tif", ".tiff"):
+        return None
+    a = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if a is None or a.dtype != np.uint16:
+        return None
+    a = a.astype(np.float32) / 65535.0
+    if a.ndim == 2:
+        return a[..., None]
+    return a[..., [2, 1, 0, 3][: a.shape[2]]]  # BGR(A) -> RGB(A)
+
+
+def _pil_to_array(im: Image.Image) -> np.ndarray:
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        return np.clip(np.asarray(im).astype(np.float32) / 65535.0, 0, 1)[..., None]
+    if im.mode == "F":
+        return np.clip(np.asarray(im).astype(np.float32), 0, 1)[..., None]
+    if im.mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif im.mode == "PA":
+        im = im.convert("RGBA")
+    elif im.mode not in ("L", "LA", "RGB", "RGBA"):
+        im = im.convert("RGB")  # 1, CMYK, YCbCr, ...
+    a = np.asarray(im).astype(np.float32) / 255.0
+    return a[..., None] if a.ndim == 2 else a
+
+
+def _split_alpha(a: np.ndarray, bits: int, icc) -> ImageData:
+    if a.shape[2] in (2, 4):
+        return ImageData(np.ascontiguousarray(a[..., :-1]), np.ascontiguousarray(a[..., -1]), bits, icc)
+    return ImageData(a, None, bits, icc)
+
+
+def read_rgb(path) -> np.ndarray:
+    """For training: H x W x 3 float32 in [0, 1]; grayscale is repeated, alpha dropped."""
+    img = read_image(path)
+    if img.grayscale:
+        return np.repeat(img.rgb, 3, axis=2)
+    return img.rgb
+
+
+def write_image(path, rgb: np.ndarray, alpha: np.ndarray | None = None, bits: int = 8,
+                icc: bytes | None = None) -> None:
+    """Write atomically (temp file + rename). 16-bit goes through OpenCV (Pillow can't)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    a = np.clip(rgb, 0, 1)
+    if alpha is not None:
+        a = np.concatenate([a, np.clip(alpha, 0, 1)[..., None]], axis=2)
+    fd, tmp = tempfile.mkstemp(suffix=path.suffix or ".png", dir=path.parent)
+    os.close(fd)
+    try:
+        if bits == 16:
+            q = np.round(a * 65535).astype(np.uint16)
+            if q.shape[2] >= 3:
+                q = q[..., [2, 1, 0, 3][: q.shape[2]]]  # RGB(A) -> BGR(A) for OpenCV
+            if not cv2.imwrite(tmp, q[..., 0] if q.shape[2] == 1 else q):
+                raise UserError(f"cannot write {path}")
+        else:
+            q = np.round(a * 255).astype(np.uint8)
+            mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[q.shape[2]]
+            img = Image.fromarray(q[..., 0] if q.shape[2] == 1 else q, mode)
+            kwargs = {"icc_profile": icc} if icc else {}
+            img.save(tmp, format=_format(path), **kwargs)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _format(path: Path) -> str:
+    ext = path.suffix.lower()
+    return {".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP", ".webp": "WEBP"}.get(ext, "PNG")
+
+
+def to_tensor(a: np.ndarray):
+    """H x W x C [0,1] -> C x H x W [-1,1]."""
+    import torch
+    return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))) * 2 - 1
+
+
+def to_numpy(t) -> np.ndarray:
+    """C x H x W [-1,1] -> H x W x C [0,1]."""
+    return ((t.detach().float().cpu().clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy()

@@ -1,0 +1,112 @@
+"""Checkpoints: weights as safetensors (config, step, schema version in its metadata), and a
+separate resume file (optimizers, schedulers, RNG, image pools). Both are written to a temp
+file and renamed, so an interruption never leaves a half-written checkpoint.
+Nothing is ever unpickled beyond `torch.load(weights_only=True)`."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+import yaml
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from ..config import SCHEMA_VERSION, Config, from_dict
+from ..errors import UserError
+
+WEIGHTS = Path("weights") / "latest.safetensors"
+STATE = Path("weights") / "latest.state.pt"
+NET_PREFIXES = ("generators.", "discriminators.")
+
+
+def atomic_write(path: Path, write) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def network_state(pipeline: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().contiguous().clone() for k, v in pipeline.state_dict().items()
+            if k.startswith(NET_PREFIXES)}
+
+
+def save_weights(path: Path, pipeline, cfg: Config, step: int) -> None:
+    meta = {"format": "i2i", "schema_version": str(SCHEMA_VERSION), "step": str(step), "config": cfg.to_yaml()}
+    tensors = network_state(pipeline)
+    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
+
+
+def read_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"checkpoint not found: {path}")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e:  # safetensors raises its own error types for bad headers
+        raise UserError(f"{path} is not a readable i2i checkpoint (.safetensors): {e}") from None
+    if meta.get("format") != "i2i" or "config" not in meta:
+        raise UserError(f"{path} is a safetensors file but not an i2i checkpoint (no config in its metadata)")
+    return tensors, meta
+
+
+def config_of(meta: dict) -> Config:
+    return from_dict(yaml.safe_load(meta["config"]))
+
+
+def load_networks(pipeline, tensors: dict[str, torch.Tensor], generators_only: bool = False) -> None:
+    own = pipeline.state_dict()
+    wanted = [k for k in own if k.startswith("generators." if generators_only else NET_PREFIXES)]
+    missing = [k for k in wanted if k not in tensors]
+    if missing:
+        raise UserError(f"checkpoint does not fit this pipeline: {len(missing)} tensors missing (e.g. {missing[0]})")
+    pipeline.load_state_dict({k: tensors[k] for k in wanted}, strict=False)
+
+
+def rng_state() -> dict:
+    state = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_state(path: Path, step: int, optimizers: dict, schedulers: dict, extra: dict) -> None:
+    state = {"step": step, "rng": rng_state(), "extra": extra,
+             "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
+             "schedulers": {k: s.state_dict() for k, s in schedulers.items()}}
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+
+def load_state(path: Path) -> dict:
+    if not Path(path).exists():
+        raise UserError(f"cannot resume: {path} not found (was the run saved?)")
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def resolve_checkpoint(run: str | Path) -> Path:
+    """A run folder or a .safetensors file -> the weights file."""
+    run = Path(run)
+    if run.is_dir():
+        path = run / WEIGHTS
+        if not path.exists():
+            raise UserError(f"{run} holds no checkpoint ({WEIGHTS} missing): is it a run folder made by train.py?")
+        return path
+    if run.suffix == ".safetensors":
+        return run
+    raise UserError(f"run not found: {run} (give a run folder or a .safetensors checkpoint)")

@@ -1,0 +1,43 @@
+"""What a run leaves behind besides weights: TensorBoard scalars and PNG sample grids."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torchvision.utils import save_image
+
+from .checkpoint import atomic_write
+
+
+class RunLogger:
+    def __init__(self, out: Path):
+        self.out = Path(out)
+        self._tb = None
+
+    @property
+    def tb(self):
+        if self._tb is None:
+            from torch.utils.tensorboard import SummaryWriter
+            self._tb = SummaryWriter(str(self.out / "logs"))
+        return self._tb
+
+    def scalars(self, step: int, values: dict[str, float]) -> None:
+        for k, v in values.items():
+            self.tb.add_scalar(k, v, step)
+
+    def sample_grid(self, step: int, visuals: dict[str, torch.Tensor]) -> Path:
+        """One row per sample, one column per visual (input, output, target, ...)."""
+        cols = []
+        for t in visuals.values():
+            t = t.detach().float().cpu()[:4]
+            cols.append(t.expand(-1, 3, -1, -1) if t.size(1) == 1 else t[:, :3])
+        h = min(c.size(2) for c in cols)
+        rows = torch.cat([torch.nn.functional.interpolate(c, size=(h, c.size(3) * h // c.size(2)))
+                          if c.size(2) != h else c for c in cols], dim=3)
+        path = self.out / "samples" / f"step_{step:07d}.png"
+        atomic_write(path, lambda tmp: save_image((rows + 1) / 2, tmp, nrow=1, padding=2, format="png"))
+        return path
+
+    def close(self) -> None:
+        if self._tb is not None:
+            self._tb.close()

@@ -1,0 +1,167 @@
+"""The one training loop. Pipelines say what to compute; this file owns everything else:
+device, optimizers, lr schedule, data order, logging, sample grids, checkpoints, resume.
+
+Each step: G step (D frozen) then D step on the fakes G just made. Frequencies are counted
+in steps, never in samples, and a run always ends with a saved checkpoint.
+"""
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from ..config import Config
+from ..data.folders import ResumableSampler
+from ..errors import UserError
+from . import checkpoint as ckpt
+from .logging import RunLogger
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"train.device={name} but no CUDA device is available (use --device cpu or auto)")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise UserError(f"unknown device '{name}' (use auto, cpu, cuda or cuda:N)") from None
+
+
+def lr_lambda(cfg: Config):
+    """Constant for the first `decay_start` of the run, then linear to zero (CycleGAN/pix2pix)."""
+    total, start = cfg.train.iters, int(cfg.train.decay_start * cfg.train.iters)
+    if cfg.train.lr_policy == "constant":
+        return lambda step: 1.0
+    return lambda step: 1.0 - max(0, step - start) / max(1, total - start + 1)
+
+
+class Trainer:
+    def __init__(self, pipeline, dataset, cfg: Config, out: str | Path, resume: bool = False,
+                 show_progress: bool = True):
+        self.cfg, self.out = cfg, Path(out)
+        self.device = resolve_device(cfg.train.device)
+        self.pipeline = pipeline.to(self.device)
+        self.dataset = dataset
+        self.show_progress = show_progress
+        t = cfg.train
+        self.optimizers = {
+            "G": torch.optim.Adam(pipeline.generators.parameters(), lr=t.lr, betas=(t.beta1, t.beta2)),
+            "D": torch.optim.Adam(pipeline.discriminators.parameters(), lr=t.lr, betas=(t.beta1, t.beta2)),
+        }
+        self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(o, lr_lambda(cfg)) for k, o in self.optimizers.items()}
+        self.step = 0
+        self.logger = RunLogger(self.out)
+        self._stop = False
+        if resume:
+            self._resume()
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "config.yaml").write_text(cfg.to_yaml())
+
+    # --- checkpoints -------------------------------------------------------------------
+    def save(self) -> None:
+        # state first, weights second: weights carry the step a user sees, state must not lag it
+        ckpt.save_state(self.out / ckpt.STATE, self.step, self.optimizers, self.schedulers,
+                        self.pipeline.extra_state())
+        ckpt.save_weights(self.out / ckpt.WEIGHTS, self.pipeline, self.cfg, self.step)
+
+    def _resume(self) -> None:
+        weights = self.out / ckpt.WEIGHTS
+        if not weights.exists():
+            raise UserError(f"--resume: no checkpoint in {self.out} ({ckpt.WEIGHTS} missing)")
+        tensors, meta = ckpt.read_weights(weights)
+        state = ckpt.load_state(self.out / ckpt.STATE)
+        if int(meta["step"]) != state["step"]:
+            raise UserError(f"--resume: {ckpt.WEIGHTS} (step {meta['step']}) and {ckpt.STATE} (step {state['step']}) disagree")
+        ckpt.load_networks(self.pipeline, {k: v.to(self.device) for k, v in tensors.items()})
+        for k, o in self.optimizers.items():
+            o.load_state_dict(state["optimizers"][k])
+        for k, s in self.schedulers.items():
+            s.load_state_dict(state["schedulers"][k])
+        self.pipeline.load_extra_state(state["extra"])
+        ckpt.set_rng_state(state["rng"])
+        self.step = state["step"]
+
+    # --- the loop ----------------------------------------------------------------------
+    def loader(self) -> DataLoader:
+        t = self.cfg.train
+        sampler = ResumableSampler(len(self.dataset), t.seed, start=self.step * t.batch_size)
+        workers = self.cfg.data.num_workers
+        return DataLoader(self.dataset, batch_size=t.batch_size, sampler=sampler, num_workers=workers,
+                          pin_memory=self.device.type == "cuda", persistent_workers=False,
+                          prefetch_factor=4 if workers else None,
+                          generator=torch.Generator().manual_seed(t.seed))  # keeps the global RNG untouched
+
+    def _to_device(self, batch: dict) -> dict:
+        return {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+
+    def train_step(self, batch: dict) -> dict[str, float]:
+        p, (opt_g, opt_d) = self.pipeline, (self.optimizers["G"], self.optimizers["D"])
+        p.discriminators.requires_grad_(False)
+        opt_g.zero_grad(set_to_none=True)
+        g_terms = p.generator_step(batch)
+        sum(g_terms.values()).backward()
+        opt_g.step()
+        p.discriminators.requires_grad_(True)
+        opt_d.zero_grad(set_to_none=True)
+        d_terms = p.discriminator_step(batch)
+        sum(d_terms.values()).backward()
+        opt_d.step()
+        for s in self.schedulers.values():
+            s.step()
+        return {k: float(v.detach()) for k, v in {**g_terms, **d_terms}.items()}
+
+    def _on_signal(self, signum, frame):
+        self._stop = True
+
+    def fit(self, until: int | None = None) -> dict[str, float]:
+        """Train to `train.iters` (or stop early at `until`, as an interruption would)."""
+        t = self.cfg.train
+        end = min(t.iters, until) if until else t.iters
+        old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            for s in old:
+                signal.signal(s, self._on_signal)
+        except ValueError:  # not the main thread: no signal handling
+            old = {}
+        self.pipeline.train()
+        last: dict[str, float] = {}
+        bar = tqdm(total=end, initial=self.step, desc="train", disable=not self.show_progress, dynamic_ncols=True)
+        start_time, start_step = time.time(), self.step
+        try:
+            if self.step < end:
+                for batch in self.loader():
+                    last = self.train_step(self._to_device(batch))
+                    self.step += 1
+                    bar.update(1)
+                    if self.step % t.log_every == 0 or self.step == end:
+                        self.logger.scalars(self.step, {**{f"loss/{k}": v for k, v in last.items()},
+                                                        "lr": self.schedulers["G"].get_last_lr()[0]})
+                        bar.set_postfix({k: f"{v:.3f}" for k, v in list(last.items())[:4]})
+                    if self.step % t.sample_every == 0 or self.step == end:
+                        self.sample(batch)
+                    if self.step % t.save_every == 0:
+                        self.save()
+                    if self._stop or self.step >= end:
+                        break
+            self.save()
+        finally:
+            bar.close()
+            self.logger.close()
+            for s, h in old.items():
+                signal.signal(s, h)
+        elapsed = time.time() - start_time
+        self.images_per_second = (self.step - start_step) * t.batch_size / max(elapsed, 1e-9)
+        if self._stop:
+            print(f"interrupted: saved step {self.step} to {self.out}; continue with --resume")
+        return last
+
+    def sample(self, batch: dict) -> None:
+        self.pipeline.eval()
+        batch = self._to_device(batch)
+        self.logger.sample_grid(self.step, self.pipeline.visuals(batch))
+        self.pipeline.train()

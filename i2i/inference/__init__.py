@@ -1,0 +1,1 @@
+from .translator import Translator  # noqa: F401

@@ -1,0 +1,54 @@
+"""Adversarial objectives over discriminator outputs.
+
+Discriminator outputs are lists (scales) of lists (features, prediction last); every loss
+here averages the prediction term over scales so single- and multi-scale Ds mix freely.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+MODES = ("vanilla", "lsgan", "hinge", "wgan-gp")
+
+
+def _predictions(outputs) -> list[torch.Tensor]:
+    if isinstance(outputs, torch.Tensor):
+        return [outputs]
+    return [o[-1] if isinstance(o, (list, tuple)) else o for o in outputs]
+
+
+class AdversarialLoss(nn.Module):
+    """`loss(outputs, real: bool, for_discriminator: bool)`.
+
+    vanilla: BCE with logits; lsgan: least squares to 1/0; hinge: max(0, 1 -/+ x) for D and
+    -x for G; wgan-gp: -x / +x (add `gradient_penalty` in the D step).
+    """
+
+    def __init__(self, mode: str = "lsgan"):
+        super().__init__()
+        if mode not in MODES:
+            raise ValueError(f"unknown gan mode {mode}; known: {MODES}")
+        self.mode = mode
+
+    def _one(self, x: torch.Tensor, real: bool, for_d: bool) -> torch.Tensor:
+        if self.mode == "vanilla":
+            return F.binary_cross_entropy_with_logits(x, torch.full_like(x, 1.0 if real else 0.0))
+        if self.mode == "lsgan":
+            return F.mse_loss(x, torch.full_like(x, 1.0 if real else 0.0))
+        if self.mode == "hinge" and for_d:
+            return F.relu(1.0 - x).mean() if real else F.relu(1.0 + x).mean()
+        return -x.mean() if real else x.mean()  # hinge G step, wgan
+
+    def forward(self, outputs, real: bool, for_discriminator: bool = True) -> torch.Tensor:
+        preds = _predictions(outputs)
+        return sum(self._one(p, real, for_discriminator) for p in preds) / len(preds)
+
+
+def gradient_penalty(D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """WGAN-GP (Gulrajani et al. 2017): (||grad D(x_hat)|| - 1)^2 on random interpolates."""
+    alpha = torch.rand(real.size(0), 1, 1, 1, device=real.device)
+    x_hat = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
+    out = sum(p.sum() for p in _predictions(D(x_hat)))
+    (grad,) = torch.autograd.grad(out, x_hat, create_graph=True)
+    return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()

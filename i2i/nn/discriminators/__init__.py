@@ -1,0 +1,1 @@
+from . import patch, multiscale  # noqa: F401  (register)

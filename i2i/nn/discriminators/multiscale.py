@@ -1,0 +1,29 @@
+"""Multiscale discriminator (pix2pixHD, Wang et al. 2018): the same PatchGAN at num_D scales,
+each judging a 2x average-pooled copy of the previous scale's input."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ...registry import DISCRIMINATORS
+from .patch import patch_discriminator
+
+
+class MultiscaleDiscriminator(nn.Module):
+    def __init__(self, in_ch: int, num_D: int = 3, **kw):
+        super().__init__()
+        self.scales = nn.ModuleList(patch_discriminator(in_ch, **kw) for _ in range(num_D))
+
+    def forward(self, x: torch.Tensor) -> list[list[torch.Tensor]]:
+        out = []
+        for i, d in enumerate(self.scales):
+            if i:
+                x = F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)
+            out += d(x)
+        return out
+
+
+@DISCRIMINATORS.register("multiscale")
+def multiscale(in_ch: int, num_D: int = 3, **kw):
+    return MultiscaleDiscriminator(in_ch, num_D=num_D, **kw)

@@ -1,0 +1,1 @@
+from . import unet, resnet  # noqa: F401  (register)

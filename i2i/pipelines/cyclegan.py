@@ -1,0 +1,79 @@
+"""CycleGAN (Zhu et al., "Unpaired Image-to-Image Translation using Cycle-Consistent
+Adversarial Networks").
+
+Two generators G: A -> B and F: B -> A, two discriminators D_B and D_A. Without pairs, the
+adversarial terms only say "looks like the other domain"; cycle consistency F(G(a)) ≈ a and
+G(F(b)) ≈ b (λ_cycle = 10) ties each output to its input, and the identity term
+G(b) ≈ b (λ_identity = 0.5 λ_cycle) keeps colours when nothing needs changing.
+D trains on a pool of 50 past fakes. LSGAN objective.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..losses import cycle, identity
+from ..nn import build_discriminator, build_generator
+from ..registry import PIPELINES
+from .base import Pipeline
+from .pool import ImagePool
+
+
+@PIPELINES.register("cyclegan")
+class CycleGAN(Pipeline):
+    data_kind = "unpaired"
+    directions = ("AtoB", "BtoA")
+
+    def __init__(self, cfg, training: bool = True):
+        super().__init__(cfg, training)
+        m, d = cfg.model, cfg.data
+        self.generators["G_AB"] = build_generator(m.generator, d.in_channels, d.out_channels, m.init, m.init_gain)
+        self.generators["G_BA"] = build_generator(m.generator, d.out_channels, d.in_channels, m.init, m.init_gain)
+        if training:
+            self.discriminators["D_A"] = build_discriminator(m.discriminator, d.in_channels, m.init, m.init_gain)
+            self.discriminators["D_B"] = build_discriminator(m.discriminator, d.out_channels, m.init, m.init_gain)
+        self.pools = {"A": ImagePool(cfg.train.pool_size), "B": ImagePool(cfg.train.pool_size)}
+        self._fakes = {}
+
+    def generator_step(self, batch):
+        A, B = batch["A"], batch["B"]
+        G, F = self.generators["G_AB"], self.generators["G_BA"]
+        fake_B, fake_A = G(A), F(B)
+        self._fakes = {"A": fake_A.detach(), "B": fake_B.detach()}
+        terms = {}
+        terms.update(self.generator_adversarial(self.discriminators["D_B"], fake_B, B, prefix="G_AB"))
+        terms.update(self.generator_adversarial(self.discriminators["D_A"], fake_A, A, prefix="G_BA"))
+        if self.w.cycle > 0:
+            terms["cycle_A"] = self.w.cycle * cycle(F(fake_B), A)
+            terms["cycle_B"] = self.w.cycle * cycle(G(fake_A), B)
+        if self.w.identity > 0:
+            lam = self.w.identity * self.w.cycle
+            terms["idt_A"] = lam * identity(F(A), A)
+            terms["idt_B"] = lam * identity(G(B), B)
+        terms.update(self.reconstruction_terms(fake_B, B))  # normally unweighted (0) for unpaired data
+        return terms
+
+    def discriminator_step(self, batch):
+        if not self._fakes:
+            with torch.no_grad():
+                self._fakes = {"A": self.generators["G_BA"](batch["B"]), "B": self.generators["G_AB"](batch["A"])}
+        terms = self.discriminator_terms("D_A", self.discriminators["D_A"], batch["A"], self.pools["A"].query(self._fakes["A"]))
+        terms.update(self.discriminator_terms("D_B", self.discriminators["D_B"], batch["B"], self.pools["B"].query(self._fakes["B"])))
+        return terms
+
+    def translate(self, x, direction: str = "AtoB"):
+        return self.generators["G_AB" if direction == "AtoB" else "G_BA"](x)
+
+    def visuals(self, batch):
+        with torch.no_grad():
+            fake_B = self.generators["G_AB"](batch["A"])
+            return {"A": batch["A"], "A->B": fake_B, "A->B->A": self.generators["G_BA"](fake_B),
+                    "B": batch["B"], "B->A": self.generators["G_BA"](batch["B"])}
+
+    def extra_state(self):
+        return {f"pool_{k}": p.state_dict() for k, p in self.pools.items()}
+
+    def load_extra_state(self, state):
+        device = next(self.parameters()).device
+        for k, p in self.pools.items():
+            if f"pool_{k}" in state:
+                p.load_state_dict(state[f"pool_{k}"], device)
