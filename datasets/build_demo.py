@@ -43,9 +43,9 @@ def degrade(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def grade(img: np.ndarray) -> np.ndarray:
     """A warm film look: lifted blacks, warm mid-tones, slightly desaturated."""
     gray = img.mean(axis=2, keepdims=True)
-    out = 0.8 * img + 0.2 * gray
-    out = np.power(np.clip(out, 0, 1), np.array([0.85, 0.95, 1.15]))
-    return np.clip(0.9 * out + 0.06, 0, 1).astype(np.float32)
+    out = 0.7 * img + 0.3 * gray
+    out = np.power(np.clip(out, 0, 1), np.array([0.7, 0.9, 1.35]))
+    return np.clip(0.85 * out + 0.08, 0, 1).astype(np.float32)
 
 
 def save(path: Path, img: np.ndarray) -> None:

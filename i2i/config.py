@@ -121,6 +121,11 @@ def _coerce(value, typ, key: str):
     """Check a YAML value against the schema's type; ints are accepted where floats are."""
     if typ is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if typ is float and isinstance(value, str):  # YAML reads 1e-3 (no dot) as a string
+        try:
+            return float(value)
+        except ValueError:
+            pass
     if typ is str and isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     if typ is dict and isinstance(value, dict):

@@ -80,7 +80,9 @@ class ResidualOutput(nn.Module):
         super().__init__()
         self.body = body
         self.size_multiple = getattr(body, "size_multiple", 1)
-        last = [m for m in body.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))][-1]
+        last = body.output_conv  # every generator names the conv that produces its output
+        if isinstance(last, nn.Sequential):  # resize-conv upsampling: Upsample + Conv2d
+            last = last[-1]
         nn.init.zeros_(last.weight)
         if last.bias is not None:
             nn.init.zeros_(last.bias)

@@ -43,6 +43,10 @@ class ResnetGenerator(nn.Module):
             layers.append(nn.Tanh())
         self.model = nn.Sequential(*layers)
 
+    @property
+    def output_conv(self) -> nn.Module:
+        return [m for m in self.model if isinstance(m, nn.Conv2d)][-1]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
 

@@ -47,6 +47,10 @@ class UNetGenerator(nn.Module):
                     layers.append(nn.Dropout(dropout))
             self.ups.append(nn.Sequential(*layers))
 
+    @property
+    def output_conv(self) -> nn.Module:
+        return self.ups[0][1]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         skips = []
         for down in self.downs:

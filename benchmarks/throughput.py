@@ -1,0 +1,210 @@
+"""CPU throughput of the paper presets (pix2pix, CycleGAN) at 128 and 256 px.
+
+    python benchmarks/throughput.py                     # full run (~7 min on 2 cores)
+    python benchmarks/throughput.py --quick             # smoke test (128 px, 1 timed step)
+    python benchmarks/throughput.py --sizes 256 --steps 5
+
+Why: a user without a GPU needs to know what a training step and a translation cost on
+their machine, and whether that number is a property of the hardware or of the code. So
+next to images/s this prints
+  * achieved GFLOP/s (conv/matmul FLOPs counted by torch's FlopCounterMode, divided by the
+    measured time) and its fraction of a matmul peak measured on the same machine (the
+    best seen during the run): the physical limit the convolutions could at best reach;
+  * what the DataLoader (trainer.loader(), the config's num_workers) delivers from a real
+    folder dataset (datasets/build_demo.py), to show whether training is input-bound;
+  * peak RSS (ru_maxrss): each config runs in its own subprocess (`--one PIPE SIZE`) so
+    high-water marks of different configs never mix; deltas are over the RSS after imports
+    (the loader's worker processes are not included).
+
+What is measured: a full Trainer.train_step (G step then D step, optimizers included) at
+batch size 1 as in the papers, after 2 warm-up steps (the first one runs under the FLOP
+counter); inference is Translator.translate_tensor (eval mode, no_grad, one direction).
+Networks are the presets' full-size ones; only data.crop_size/load_size change, except that
+pix2pix below 256 px uses unet_128 (unet_256's 8 halvings need >= 256 px; the reference code
+uses unet_128 for 128 px data). The loader is timed before training and shut down, so its
+workers do not steal the 2 cores from the timed steps; training reuses the batches it made.
+FLOPs count convolutions and matmuls only (2 per multiply-add): norms, activations and the
+Adam update are memory-bound extras that also take time but no counted FLOPs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+SUBSETS = {"pix2pix": "paired", "cyclegan": "unpaired"}  # which demo folder feeds which preset
+
+
+def maxrss_mib() -> float:
+    """Peak resident set size of this process (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+
+
+def matmul_peak(n: int = 2048, reps: int = 5) -> float:
+    """Best GFLOP/s of an n x n float32 torch.mm: what this CPU can do at best right now."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    best = min(_timed(lambda: torch.mm(a, b)) for _ in range(reps))
+    return 2 * n ** 3 / best / 1e9
+
+
+def _timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def _timed_loop(fn, items) -> tuple[list[float], float]:
+    """Wall time of fn(item) for each item, and the cores this process kept busy meanwhile
+    (CPU time / wall time): well below the thread count means other processes took the CPU."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    times = [_timed(lambda: fn(i)) for i in items]
+    return times, (time.process_time() - cpu) / (time.perf_counter() - wall)
+
+
+# ----------------------------------------------------------------- one config (subprocess)
+
+def run_one(pipe: str, size: int, root: str, steps: int, loader_batches: int) -> dict:
+    from torch.utils.flop_counter import FlopCounterMode
+    from i2i import config, data, engine, inference, pipelines
+
+    base = maxrss_mib()
+    out = {"pipe": pipe, "size": size, "threads": torch.get_num_threads(), "load": [os.getloadavg()[0]]}
+    overrides = [f"data.crop_size={size}", f"data.load_size={size}", "train.device=cpu",
+                 f"data.root={Path(root) / SUBSETS[pipe]}"]
+    if pipe == "pix2pix" and size < 256:
+        overrides.append("model.generator.name=unet_128")
+    cfg = config.load(pipe, overrides)
+    pipeline = pipelines.build_pipeline(cfg)
+    if size % pipeline.size_multiple:
+        sys.exit(f"{pipe}: {size} px is not a multiple of the generator's {pipeline.size_multiple}")
+    dataset = data.build_dataset(cfg.data, pipeline.data_kind)
+    out.update(gen=cfg.model.generator.name, workers=cfg.data.num_workers)
+
+    with tempfile.TemporaryDirectory() as run_dir:
+        trainer = engine.Trainer(pipeline, dataset, cfg, run_dir, show_progress=False)
+
+        # data loader: skip what the workers prefetched while starting, then time steady state
+        loader = trainer.loader()
+        it = iter(loader)
+        skip = 1 + loader.num_workers * (loader.prefetch_factor or 0)
+        batches = [next(it) for _ in range(skip)]
+        dt = _timed(lambda: [next(it) for _ in range(loader_batches)])
+        out["loader_ips"] = loader_batches * cfg.train.batch_size / dt
+        del it, loader  # shuts the workers down before anything is timed
+        batches = batches[:steps + 2]  # CPU tensors already: nothing to move
+
+        # inference: generator forward, eval mode, no_grad (inside translate_tensor)
+        translator = inference.Translator(pipeline, cfg, trainer.device)
+        x = batches[0]["A"]
+        with FlopCounterMode(display=False) as fc:
+            translator.translate_tensor(x)            # warm-up 1, counted
+        translator.translate_tensor(x)                # warm-up 2
+        times, out["infer_cores"] = _timed_loop(lambda _: translator.translate_tensor(x), range(2 * steps))
+        out["infer_flops"] = fc.get_total_flops() / x.size(0)
+        out["infer_s"] = statistics.mean(times) / x.size(0)
+        out["infer_rss"] = maxrss_mib() - base
+
+        # training: full train_step (G step + D step + optimizer updates)
+        pipeline.train()
+        with FlopCounterMode(display=False) as fc:
+            trainer.train_step(batches[0])            # warm-up 1, counted
+        trainer.train_step(batches[1])                # warm-up 2
+        times, out["train_cores"] = _timed_loop(trainer.train_step, batches[2:2 + steps])
+        out["train_flops"] = fc.get_total_flops() / cfg.train.batch_size
+        out["train_s"] = statistics.mean(times) / cfg.train.batch_size
+        out["train_range"] = (min(times), max(times))
+        out["peak_rss"] = maxrss_mib()
+        out["train_rss"] = out["peak_rss"] - base
+        out["load"].append(os.getloadavg()[0])
+    return out
+
+
+# ----------------------------------------------------------------- driver and table
+
+def print_tables(rows: list[dict], limit: float) -> None:
+    def name(r):
+        return f"{r['pipe']} {r['size']}px"
+
+    print(f"\nCompute (batch 1; GFLOP = conv+matmul FLOPs per image; %pk = share of {limit:.1f} GFLOP/s, the best"
+          "\n  2048x2048 float32 torch.mm seen in this run; mm now = that matmul just before the config)")
+    print(f"{'config':<15} {'generator':<14} | {'train img/s':>11} {'step s min-max':>15} {'GFLOP':>7} "
+          f"{'GFLOP/s':>7} {'%pk':>4} | {'infer img/s':>11} {'GFLOP':>6} {'GFLOP/s':>7} {'%pk':>4} "
+          f"| {'mm now':>6}")
+    for r in rows:
+        tg, ig = r["train_flops"] / r["train_s"] / 1e9, r["infer_flops"] / r["infer_s"] / 1e9
+        lo, hi = r["train_range"]
+        print(f"{name(r):<15} {r['gen']:<14} | {1 / r['train_s']:>11.3f} {f'{lo:.2f}-{hi:.2f}':>15} "
+              f"{r['train_flops'] / 1e9:>7.1f} {tg:>7.1f} {100 * tg / limit:>3.0f}% | "
+              f"{1 / r['infer_s']:>11.2f} {r['infer_flops'] / 1e9:>6.1f} {ig:>7.1f} {100 * ig / limit:>3.0f}% "
+              f"| {r['peak']:>6.1f}")
+
+    print("\nInput, memory, noise (loader: trainer.loader() on a PNG folder; RSS: the config's own process;"
+          "\n  cores busy = CPU time / wall time while timed, of the threads used; load avg: start, end)")
+    print(f"{'config':<15} {'workers':>7} {'loader img/s':>12} {'train img/s':>11} {'loader/train':>12} | "
+          f"{'peak RSS MiB':>12} {'+infer MiB':>10} {'+train MiB':>10} | {'cores busy train/infer':>22} {'load avg':>9}")
+    for r in rows:
+        cores = f"{r['train_cores']:.2f} / {r['infer_cores']:.2f} of {r['threads']}"
+        print(f"{name(r):<15} {r['workers']:>7} {r['loader_ips']:>12.1f} {1 / r['train_s']:>11.3f} "
+              f"{r['loader_ips'] * r['train_s']:>11.0f}x | {r['peak_rss']:>12.0f} {r['infer_rss']:>10.0f} "
+              f"{r['train_rss']:>10.0f} | {cores:>22} {r['load'][0]:>4.1f},{r['load'][-1]:>4.1f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[128, 256])
+    ap.add_argument("--pipelines", nargs="+", default=list(SUBSETS), choices=list(SUBSETS))
+    ap.add_argument("--steps", type=int, default=3, help="timed train steps (inference: twice as many)")
+    ap.add_argument("--loader-batches", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
+    ap.add_argument("--quick", action="store_true", help="smoke test: 128 px, 1 timed step, 8 loader batches")
+    ap.add_argument("--one", nargs=2, metavar=("PIPELINE", "SIZE"), help=argparse.SUPPRESS)
+    ap.add_argument("--root", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.quick:
+        args.sizes, args.steps, args.loader_batches = [128], 1, 8
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    if args.one:  # child: one config, one JSON line
+        res = run_one(args.one[0], int(args.one[1]), args.root, args.steps, args.loader_batches)
+        print("RESULT " + json.dumps(res))
+        return
+
+    t0 = time.time()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
+          f"load avg {os.getloadavg()[0]:.1f}; {args.steps} timed train steps after 2 warm-ups")
+    rows = []
+    with tempfile.TemporaryDirectory() as root:
+        subprocess.run([sys.executable, str(REPO / "datasets" / "build_demo.py"), root],
+                       check=True, stdout=subprocess.DEVNULL)
+        for pipe in args.pipelines:
+            for size in args.sizes:
+                peak = matmul_peak()  # right before the config, in this (otherwise idle) process
+                cmd = [sys.executable, __file__, "--one", pipe, str(size), "--root", root, "--steps",
+                       str(args.steps), "--loader-batches", str(args.loader_batches), "--threads", str(args.threads)]
+                proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+                line = next((l for l in proc.stdout.splitlines() if l.startswith("RESULT ")), None)
+                if proc.returncode or line is None:
+                    sys.exit(f"{pipe} {size}px failed:\n{proc.stderr[-3000:]}")
+                rows.append({**json.loads(line[7:]), "peak": peak})
+                print(f"  {pipe} {size}px done ({time.time() - t0:.0f} s)", flush=True)
+    print_tables(rows, max([matmul_peak()] + [r["peak"] for r in rows]))
+    print(f"\ntotal {time.time() - t0:.0f} s. A load avg above {os.cpu_count()} or cores busy below the threads "
+          "means other processes\nshared the CPU: times are then noisy, and networks of many small parallel "
+          "ops (U-Net, norms) suffer most,\nas each op waits for its slowest (descheduled) thread.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""Small builders shared by the end-to-end tests."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from i2i import config
+from i2i.data import build_dataset
+from i2i.engine import Trainer
+from i2i.pipelines import build_pipeline
+
+TINY = ["model.generator.name=unet", "model.generator.num_downs=5", "model.generator.ngf=8",
+        "model.generator.dropout=0", "model.discriminator.ndf=8", "data.num_workers=0",
+        "data.load_size=48", "data.crop_size=32", "train.batch_size=4", "train.log_every=5"]
+
+
+def tiny_config(pipeline: str, root: Path, iters: int, *extra: str):
+    return config.load(pipeline, TINY + [f"data.root={root}", f"train.iters={iters}", *extra])
+
+
+def make_trainer(cfg, out: Path, resume: bool = False) -> Trainer:
+    torch.manual_seed(cfg.train.seed)
+    pipeline = build_pipeline(cfg)
+    return Trainer(pipeline, build_dataset(cfg.data, pipeline.data_kind), cfg, out, resume=resume, show_progress=False)

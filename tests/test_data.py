@@ -1,0 +1,131 @@
+"""Datasets and image I/O: pairing, layouts, identical augmentation for A and B, odd images, errors."""
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import save_png
+from i2i.data.folders import PairedFolder, ResumableSampler, UnpairedFolder
+from i2i.data.io import read_image, read_rgb, write_image
+from i2i.errors import UserError
+
+
+def _pair_dir(root, names_a, names_b, size=(40, 48)):
+    rng = np.random.default_rng(0)
+    for n in names_a:
+        save_png(root / "A" / f"{n}.png", rng.integers(0, 255, (*size, 3), dtype=np.uint8))
+    for n in names_b:
+        save_png(root / "B" / f"{n}.png", rng.integers(0, 255, (*size, 3), dtype=np.uint8))
+    return root
+
+
+def test_paired_matches_stems_and_crops_identically(tmp_path):
+    root = tmp_path / "d"
+    img = (np.random.default_rng(1).random((40, 48, 3)) * 255).astype(np.uint8)
+    for n in ("x", "y"):
+        save_png(root / "train/A" / f"{n}.png", img)
+        save_png(root / "train/B" / f"{n}.jpg" if False else root / "train/B" / f"{n}.png", 255 - img)
+    ds = PairedFolder(root, load_size=40, crop_size=32)
+    assert len(ds) == 2
+    for seed in range(5):
+        s = ds[(0, seed)]
+        assert s["A"].shape == (3, 32, 32)
+        # B = 255 - A: identical crop/flip params keep that exact relation
+        assert torch.allclose(s["A"], -s["B"], atol=1 / 127)
+
+
+def test_side_by_side_ab_images(tmp_path):
+    a = np.zeros((32, 32, 3), np.uint8)
+    b = np.full((32, 32, 3), 255, np.uint8)
+    save_png(tmp_path / "ab/0001.png", np.concatenate([a, b], axis=1))
+    s = PairedFolder(tmp_path / "ab", load_size=32, crop_size=32)[(0, 0)]
+    assert s["A"].max() == -1 and s["B"].min() == 1
+
+
+def test_direction_btoa_swaps(tmp_path):
+    root = _pair_dir(tmp_path, ["p"], ["p"])
+    ab = PairedFolder(root, load_size=40, crop_size=32, flip=False)[(0, 3)]
+    ba = PairedFolder(root, load_size=40, crop_size=32, flip=False, direction="BtoA")[(0, 3)]
+    assert torch.equal(ab["A"], ba["B"]) and torch.equal(ab["B"], ba["A"])
+
+
+def test_unmatched_stems_are_named(tmp_path):
+    root = _pair_dir(tmp_path, ["a1", "a2", "common"], ["common", "b9"])
+    with pytest.raises(UserError, match=r"2 in .*A without a match.*a1, a2.*1 in .*B without a match.*b9"):
+        PairedFolder(root)
+
+
+def test_empty_and_missing_folders(tmp_path):
+    with pytest.raises(UserError, match="dataset folder not found"):
+        PairedFolder(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="no images in"):
+        PairedFolder(tmp_path / "empty")
+    (tmp_path / "u/trainA").mkdir(parents=True)
+    with pytest.raises(UserError, match="needs trainA/ and trainB/"):
+        UnpairedFolder(tmp_path / "u")
+
+
+def test_unpaired_layouts(tmp_path, demo_data):
+    ds = UnpairedFolder(demo_data / "unpaired", load_size=64, crop_size=48)
+    s = ds[(3, 11)]
+    assert s["A"].shape == s["B"].shape == (3, 48, 48)
+    # A/ + B/ also works
+    rng = np.random.default_rng(0)
+    for d in ("A", "B"):
+        save_png(tmp_path / "ab" / d / "x.png", rng.integers(0, 255, (40, 40, 3), dtype=np.uint8))
+    assert len(UnpairedFolder(tmp_path / "ab", load_size=40, crop_size=32)) == 1
+
+
+def test_sampler_restarts_at_any_position():
+    full = [x for _, x in zip(range(25), ResumableSampler(10, seed=3))]
+    tail = [x for _, x in zip(range(12), ResumableSampler(10, seed=3, start=13))]
+    assert full[13:] == tail
+    assert sorted(i for i, _ in full[:10]) == list(range(10))  # each epoch is a permutation
+
+
+def test_odd_images_read_as_rgb(tmp_path):
+    rng = np.random.default_rng(0)
+    gray = save_png(tmp_path / "g.png", rng.integers(0, 255, (20, 30), dtype=np.uint8))
+    rgba = save_png(tmp_path / "a.png", rng.integers(0, 255, (20, 30, 4), dtype=np.uint8))
+    pal = tmp_path / "p.gif"
+    Image.fromarray(rng.integers(0, 255, (20, 30, 3), dtype=np.uint8)).convert("P").save(pal)
+    deep = tmp_path / "d16.png"
+    import cv2
+    cv2.imwrite(str(deep), rng.integers(0, 65535, (20, 30, 3), dtype=np.uint16))
+    for p in (gray, rgba, pal, deep):
+        a = read_rgb(p)
+        assert a.shape == (20, 30, 3) and a.dtype == np.float32 and 0 <= a.min() and a.max() <= 1
+    assert read_image(deep).bits == 16 and read_image(rgba).alpha is not None and read_image(gray).grayscale
+
+
+def test_exif_orientation_applied(tmp_path):
+    img = Image.fromarray(np.zeros((10, 20, 3), np.uint8))
+    exif = img.getexif()
+    exif[0x0112] = 6  # rotate 90
+    img.save(tmp_path / "r.jpg", exif=exif)
+    assert read_image(tmp_path / "r.jpg").rgb.shape[:2] == (20, 10)
+
+
+def test_16bit_roundtrip_and_icc(tmp_path):
+    a = np.random.default_rng(0).random((8, 9, 3)).astype(np.float32)
+    write_image(tmp_path / "x.png", a, bits=16)
+    back = read_image(tmp_path / "x.png")
+    assert back.bits == 16 and np.abs(back.rgb - a).max() < 1 / 65535 + 1e-6
+    from PIL import ImageCms
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    write_image(tmp_path / "c.png", a, icc=icc)
+    assert read_image(tmp_path / "c.png").icc == icc
+
+
+def test_corrupt_and_non_images(tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
+    with pytest.raises(UserError, match=r"cannot read image .*bad\.png"):
+        read_image(bad)
+    txt = tmp_path / "t.jpg"
+    txt.write_text("hello")
+    with pytest.raises(UserError, match="t.jpg"):
+        read_image(txt)
+    with pytest.raises(UserError, match="image not found"):
+        read_image(tmp_path / "none.png")
