@@ -8,8 +8,8 @@ Why: a user without a GPU needs to know what a training step and a translation c
 their machine, and whether that number is a property of the hardware or of the code. So
 next to images/s this prints
   * achieved GFLOP/s (conv/matmul FLOPs counted by torch's FlopCounterMode, divided by the
-    measured time) and its fraction of a matmul peak measured on the same machine (the
-    best seen during the run): the physical limit the convolutions could at best reach;
+    measured time) and its fraction of a peak measured on the same machine (the best large
+    matmul or conv seen during the run): the limit the convolutions could at best reach;
   * what the DataLoader (trainer.loader(), the config's num_workers) delivers from a real
     folder dataset (datasets/build_demo.py), to show whether training is input-bound;
   * peak RSS (ru_maxrss): each config runs in its own subprocess (`--one PIPE SIZE`) so
@@ -51,12 +51,18 @@ def maxrss_mib() -> float:
     return rss / (1024 * 1024 if sys.platform == "darwin" else 1024)
 
 
-def matmul_peak(n: int = 2048, reps: int = 5) -> float:
-    """Best GFLOP/s of an n x n float32 torch.mm: what this CPU can do at best right now."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    torch.mm(a, b)
-    best = min(_timed(lambda: torch.mm(a, b)) for _ in range(reps))
-    return 2 * n ** 3 / best / 1e9
+def peaks(reps: int = 5) -> tuple[float, float]:
+    """Best GFLOP/s of a 2048x2048 float32 torch.mm (MKL) and of a 3x3 256->256 conv on 64x64
+    (oneDNN, the ResNet block's own shape): what this CPU can do at best right now. Both,
+    because on some CPUs (AMD with MKL) the matmul is far from the limit the convs reach."""
+    n, a, b = 2048, torch.randn(2048, 2048), torch.randn(2048, 2048)
+    conv, x = torch.nn.Conv2d(256, 256, 3, padding=1, bias=False), torch.randn(1, 256, 64, 64)
+    out = []
+    with torch.no_grad():
+        for fn, flops in ((lambda: torch.mm(a, b), 2 * n ** 3), (lambda: conv(x), 2 * 256 * 256 * 9 * 64 * 64)):
+            fn()
+            out.append(flops / min(_timed(fn) for _ in range(reps)) / 1e9)
+    return out[0], out[1]
 
 
 def _timed(fn) -> float:
@@ -137,18 +143,18 @@ def print_tables(rows: list[dict], limit: float) -> None:
     def name(r):
         return f"{r['pipe']} {r['size']}px"
 
-    print(f"\nCompute (batch 1; GFLOP = conv+matmul FLOPs per image; %pk = share of {limit:.1f} GFLOP/s, the best"
-          "\n  2048x2048 float32 torch.mm seen in this run; mm now = that matmul just before the config)")
+    print(f"\nCompute (batch 1; GFLOP = conv+matmul FLOPs per image; %pk = share of {limit:.1f} GFLOP/s, the best of a"
+          "\n  2048^2 fp32 torch.mm and a 3x3 256ch conv in this run; mm/conv now: those just before the config)")
     print(f"{'config':<15} {'generator':<14} | {'train img/s':>11} {'step s min-max':>15} {'GFLOP':>7} "
           f"{'GFLOP/s':>7} {'%pk':>4} | {'infer img/s':>11} {'GFLOP':>6} {'GFLOP/s':>7} {'%pk':>4} "
-          f"| {'mm now':>6}")
+          f"| {'mm/conv now':>11}")
     for r in rows:
         tg, ig = r["train_flops"] / r["train_s"] / 1e9, r["infer_flops"] / r["infer_s"] / 1e9
         lo, hi = r["train_range"]
         print(f"{name(r):<15} {r['gen']:<14} | {1 / r['train_s']:>11.3f} {f'{lo:.2f}-{hi:.2f}':>15} "
               f"{r['train_flops'] / 1e9:>7.1f} {tg:>7.1f} {100 * tg / limit:>3.0f}% | "
               f"{1 / r['infer_s']:>11.2f} {r['infer_flops'] / 1e9:>6.1f} {ig:>7.1f} {100 * ig / limit:>3.0f}% "
-              f"| {r['peak']:>6.1f}")
+              f"| {r['peak'][0]:>5.0f}/{r['peak'][1]:<5.0f}")
 
     print("\nInput, memory, noise (loader: trainer.loader() on a PNG folder; RSS: the config's own process;"
           "\n  cores busy = CPU time / wall time while timed, of the threads used; load avg: start, end)")
@@ -191,7 +197,7 @@ def main() -> None:
                        check=True, stdout=subprocess.DEVNULL)
         for pipe in args.pipelines:
             for size in args.sizes:
-                peak = matmul_peak()  # right before the config, in this (otherwise idle) process
+                peak = peaks()  # right before the config, in this (otherwise idle) process
                 cmd = [sys.executable, __file__, "--one", pipe, str(size), "--root", root, "--steps",
                        str(args.steps), "--loader-batches", str(args.loader_batches), "--threads", str(args.threads)]
                 proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
@@ -200,7 +206,7 @@ def main() -> None:
                     sys.exit(f"{pipe} {size}px failed:\n{proc.stderr[-3000:]}")
                 rows.append({**json.loads(line[7:]), "peak": peak})
                 print(f"  {pipe} {size}px done ({time.time() - t0:.0f} s)", flush=True)
-    print_tables(rows, max([matmul_peak()] + [r["peak"] for r in rows]))
+    print_tables(rows, max(max(p) for p in [peaks()] + [r["peak"] for r in rows]))
     print(f"\ntotal {time.time() - t0:.0f} s. A load avg above {os.cpu_count()} or cores busy below the threads "
           "means other processes\nshared the CPU: times are then noisy, and networks of many small parallel "
           "ops (U-Net, norms) suffer most,\nas each op waits for its slowest (descheduled) thread.")

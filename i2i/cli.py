@@ -140,9 +140,9 @@ def translate_main(argv=None) -> int:
     if a.batch_size < 1:
         raise UserError("--batch-size must be >= 1")
     out = Path(a.out)
-    jobs = collect_inputs(a.inputs, out)
     tr = Translator.from_run(a.run, a.device)
     tr.check_direction(a.direction)
+    jobs = collect_inputs(a.inputs, out)
     failed = 0
     pending: list = []
 

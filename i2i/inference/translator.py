@@ -16,7 +16,6 @@ from ..config import Config
 from ..data.io import ImageData, to_numpy, to_tensor
 from ..engine import checkpoint as ckpt
 from ..engine.trainer import resolve_device
-from ..errors import UserError
 from ..pipelines import build_pipeline
 
 
@@ -33,9 +32,7 @@ class Translator:
         return cls(pipeline, cfg, resolve_device(device), int(meta.get("step", 0)))
 
     def check_direction(self, direction: str) -> None:
-        if direction not in self.pipeline.directions:
-            raise UserError(f"this {self.cfg.pipeline} run cannot translate {direction}; "
-                            f"it can: {', '.join(self.pipeline.directions)}")
+        self.pipeline.check_direction(direction)
 
     @torch.no_grad()
     def translate_tensor(self, x: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from ..config import Config
+from ..errors import UserError
 from ..losses import AdversarialLoss, VGGPerceptualLoss, gradient_penalty
 from ..registry import PIPELINES
 
@@ -12,6 +13,7 @@ from ..registry import PIPELINES
 class Pipeline(nn.Module):
     data_kind = "paired"          # which folder dataset feeds it
     directions = ("AtoB",)        # what translate() can do
+    direction_hint = ""           # appended to the error for a direction it cannot do
 
     def __init__(self, cfg: Config, training: bool = True):
         super().__init__()
@@ -36,6 +38,11 @@ class Pipeline(nn.Module):
 
     def visuals(self, batch: dict) -> dict[str, torch.Tensor]:
         raise NotImplementedError
+
+    def check_direction(self, direction: str) -> None:
+        if direction not in self.directions:
+            raise UserError(f"this {self.cfg.pipeline} run cannot translate {direction}; it can: "
+                            f"{', '.join(self.directions)}{self.direction_hint}")
 
     @property
     def size_multiple(self) -> int:

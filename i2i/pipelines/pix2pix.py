@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import torch
 
-from ..errors import UserError
 from ..nn import build_discriminator, build_generator
 from ..registry import PIPELINES
 from .base import Pipeline
@@ -17,6 +16,8 @@ from .base import Pipeline
 @PIPELINES.register("pix2pix")
 class Pix2Pix(Pipeline):
     data_kind = "paired"
+    direction_hint = (" (a pix2pix run translates one way only, the way it was trained; "
+                      "for the reverse, train another run with data.direction flipped)")
 
     def __init__(self, cfg, training: bool = True):
         super().__init__(cfg, training)
@@ -43,9 +44,7 @@ class Pix2Pix(Pipeline):
                                         torch.cat([real_A, real_B], 1), torch.cat([real_A, fake_B], 1))
 
     def translate(self, x, direction: str = "AtoB"):
-        if direction != "AtoB":
-            raise UserError("a pix2pix run translates one way only (the way it was trained, data.direction="
-                            f"{self.cfg.data.direction}); train another run with data.direction flipped")
+        self.check_direction(direction)
         return self.generators["G"](x)
 
     def visuals(self, batch):
