@@ -34,6 +34,7 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--load-size", type=int, help="data.load_size")
     p.add_argument("--device", help="auto | cpu | cuda (train.device)")
     p.add_argument("--seed", type=int, help="train.seed")
+    p.add_argument("--scale", type=int, help="super-resolution factor (data.scale)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
     return p
 
@@ -43,7 +44,7 @@ def _flags_to_config(a) -> dict:
     for flag, (section, key) in {"data": ("data", "root"), "iters": ("train", "iters"),
                                  "batch_size": ("train", "batch_size"), "crop_size": ("data", "crop_size"),
                                  "load_size": ("data", "load_size"), "device": ("train", "device"),
-                                 "seed": ("train", "seed")}.items():
+                                 "seed": ("train", "seed"), "scale": ("data", "scale")}.items():
         v = getattr(a, flag)
         if v is not None:
             extra[section][key] = str(Path(v)) if flag == "data" else v
@@ -97,6 +98,10 @@ def translate_parser() -> argparse.ArgumentParser:
     p.add_argument("--direction", default="AtoB", choices=["AtoB", "BtoA"])
     p.add_argument("--batch-size", type=int, default=1, help="images of equal size are batched together")
     p.add_argument("--device", default="auto")
+    p.add_argument("--tile", type=int, help="run images larger than this (input pixels) in blended tiles, "
+                   "bounding memory; 0 = whole image (default: 512 for super-resolution, else 0)")
+    p.add_argument("--tile-overlap", type=int, default=16,
+                   help="context pixels each tile reads beyond its own area, blended with its neighbours")
     return p
 
 
@@ -140,14 +145,17 @@ def translate_main(argv=None) -> int:
     if a.batch_size < 1:
         raise UserError("--batch-size must be >= 1")
     out = Path(a.out)
+    if (a.tile is not None and a.tile < 0) or a.tile_overlap < 0:
+        raise UserError("--tile and --tile-overlap must be >= 0")
     tr = Translator.from_run(a.run, a.device)
     tr.check_direction(a.direction)
+    tile = tr.pipeline.default_tile if a.tile is None else a.tile
     jobs = collect_inputs(a.inputs, out)
     failed = 0
     pending: list = []
 
     def flush():
-        for (src, dst), res in zip([j for j, _ in pending], tr.translate_images([im for _, im in pending], a.direction)):
+        for (src, dst), res in zip([j for j, _ in pending], tr.translate_images([im for _, im in pending], a.direction, tile, a.tile_overlap)):
             write_image(dst, res.rgb, res.alpha, res.bits, res.icc)
         pending.clear()
 

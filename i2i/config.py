@@ -26,10 +26,12 @@ class GeneratorConfig:
     ngf: int = 64
     norm: str = "batch"            # batch | instance | layer | none
     dropout: float = 0.0           # U-Net inner blocks / ResNet blocks
-    upsample: str = "transpose"    # transpose (paper) | resize (nearest + conv, no checkerboard)
-    residual: bool = False         # output = input + learned change ("do no harm" start)
-    num_blocks: int = 0            # ResNet/RRDB blocks; 0 = the name's default
+    upsample: str = "transpose"    # transpose (paper) | resize (nearest + conv, no checkerboard) | pixelshuffle
+    residual: bool = False         # output = input (bicubic-upscaled for SR) + learned change ("do no harm" start)
+    num_blocks: int = 0            # ResNet/RRDB/SRResNet blocks; 0 = the name's default
     num_downs: int = 0             # U-Net depth; 0 = the name's default
+    pixel_unshuffle: bool = False  # RRDB: pixel-unshuffle the input so the body runs at 1/4 of the output
+                                   # size (Real-ESRGAN's x2; x1 always does)
 
 
 @dataclass
@@ -39,6 +41,7 @@ class DiscriminatorConfig:
     n_layers: int = 3              # PatchGAN depth: 3 -> 70x70 receptive field
     norm: str = "batch"
     num_D: int = 1                 # multiscale: number of scales
+                                   # n_layers also sets the VGG discriminator's stride-2 stages (5 = VGG128)
     spectral_norm: bool = False
 
 
@@ -46,21 +49,23 @@ class DiscriminatorConfig:
 class ModelConfig:
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
-    init: str = "normal"           # normal | xavier | kaiming | orthogonal
+    init: str = "normal"           # normal | xavier | kaiming | orthogonal | default (the architecture's own)
     init_gain: float = 0.02
 
 
 @dataclass
 class LossConfig:
-    gan_mode: str = "lsgan"        # vanilla | lsgan | hinge | wgan-gp
-    gan: float = 1.0
+    gan_mode: str = "lsgan"        # vanilla | lsgan | hinge | wgan-gp | relativistic (RaGAN, ESRGAN)
+    gan: float = 1.0               # 0 = no discriminator at all (PSNR-oriented training)
     l1: float = 0.0
+    mse: float = 0.0
     cycle: float = 0.0
     identity: float = 0.0          # CycleGAN: a fraction of the cycle weight, as in the paper's code
     perceptual: float = 0.0
     feature_matching: float = 0.0
     gp: float = 10.0               # wgan-gp penalty weight
     vgg_weights: str = ""          # path to torchvision vgg19 .pth; "" = torch hub cache
+    vgg_criterion: str = "l1"      # l1 (ESRGAN, pix2pixHD) | mse (SRGAN)
     vgg_layers: dict = field(default_factory=lambda: {
         "relu1_1": 1 / 32, "relu2_1": 1 / 16, "relu3_1": 1 / 8, "relu4_1": 1 / 4, "relu5_1": 1.0})
 
@@ -69,9 +74,14 @@ class LossConfig:
 class DataConfig:
     root: str = ""
     direction: str = "AtoB"        # AtoB | BtoA
-    load_size: int = 286           # shorter side is scaled to this, then randomly cropped
-    crop_size: int = 256
+    load_size: int = 286           # shorter side is scaled to this, then randomly cropped; 0 = keep size
+    crop_size: int = 256           # SR: the high-resolution crop (a multiple of scale)
     flip: bool = True
+    rot90: bool = False            # also random 90-degree rotations (SR)
+    scale: int = 1                 # SR: upscaling factor; low-res inputs are made from HR on the fly
+    blur: float = 0.0              # SR degradation: max Gaussian blur sigma (HR pixels) before downscaling
+    noise: float = 0.0             # SR degradation: max Gaussian noise std, in 8-bit levels, after it
+    jpeg: int = 0                  # SR degradation: min JPEG quality (drawn up to 95); 0 = none
     num_workers: int = 2
     max_images: int = 0            # 0 = all
     in_channels: int = 3
@@ -85,8 +95,12 @@ class TrainConfig:
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
-    lr_policy: str = "linear"      # linear (constant, then linear to 0) | constant
-    decay_start: float = 0.5       # fraction of iters after which the lr decays linearly
+    lr_policy: str = "linear"      # linear (constant, then linear to 0) | constant | cosine | multistep
+    decay_start: float = 0.5       # linear: fraction of iters after which the lr decays linearly
+    milestones: list = field(default_factory=lambda: [0.125, 0.25, 0.5, 0.75])  # multistep: fractions of iters
+    gamma: float = 0.5             # multistep: lr factor at each milestone
+    ema: float = 0.0               # decay of an exponential moving average of G's weights (0 = off);
+                                   # the average is what translate.py uses
     pool_size: int = 0             # image pool of past fakes for D (CycleGAN: 50)
     seed: int = 0
     device: str = "auto"           # auto | cpu | cuda | cuda:N
@@ -98,6 +112,8 @@ class TrainConfig:
 @dataclass
 class Config:
     pipeline: str = "pix2pix"
+    init_from: str = ""            # run folder or .safetensors whose generator weights start this run
+                                   # (and whose generator architecture and scale it inherits)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -128,9 +144,9 @@ def _coerce(value, typ, key: str):
             pass
     if typ is str and isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
-    if typ is dict and isinstance(value, dict):
+    if typ in (dict, list) and isinstance(value, typ):
         return value
-    if typ in (int, float, str, bool, dict) and isinstance(value, typ) and not (typ is int and isinstance(value, bool)):
+    if typ in (int, float, str, bool, dict, list) and isinstance(value, typ) and not (typ is int and isinstance(value, bool)):
         return value
     raise UserError(f"config key '{key}' expects {typ.__name__}, got {value!r}")
 
@@ -193,6 +209,14 @@ def load(pipeline: str, overrides: list[str] | None = None, extra: dict | None =
         layers = [read_yaml(_preset_path(user["pipeline"])), user]
     else:
         layers = [read_yaml(_preset_path(pipeline))]
+    cfg = _merged(layers, extra, overrides)
+    if cfg.init_from:
+        cfg = _inherit_generator(cfg, layers, extra, overrides)
+    validate(cfg)
+    return cfg
+
+
+def _merged(layers: list[dict], extra: dict | None, overrides: list[str] | None) -> Config:
     cfg = Config()
     for layer in layers:
         merge(cfg, layer)
@@ -200,7 +224,36 @@ def load(pipeline: str, overrides: list[str] | None = None, extra: dict | None =
         merge(cfg, extra)
     for o in overrides or []:
         merge(cfg, parse_override(o))
-    validate(cfg)
+    return cfg
+
+
+# what the weights of a generator depend on: a run started with init_from takes these from there
+INHERITED = ("data.scale", "data.in_channels", "data.out_channels")
+
+
+def _inherit_generator(cfg: Config, layers, extra, overrides) -> Config:
+    """A run started from another run's generator (ESRGAN after its PSNR stage) takes that
+    generator's architecture and scale, so the user never repeats them; a key set here that
+    contradicts the source is an error rather than a silent mismatch."""
+    from .engine.checkpoint import read_weights, resolve_checkpoint  # (engine imports config)
+    _, meta = read_weights(resolve_checkpoint(cfg.init_from))
+    source = from_dict(yaml.safe_load(meta["config"]))
+    inherited = {"model": {"generator": dataclasses.asdict(source.model.generator)}, "data": {}}
+    for key in INHERITED:
+        inherited["data"][key.split(".")[1]] = _get(source, key)
+    out = _merged(layers + [inherited], extra, overrides)
+    keys = [f"model.generator.{k}" for k in _keys(GeneratorConfig)] + list(INHERITED)
+    clash = [k for k in keys if _get(out, k) != _get(source, k)]
+    if clash:
+        k = clash[0]
+        raise UserError(f"{k}={_get(out, k)} contradicts init_from={cfg.init_from}, whose generator has "
+                        f"{k}={_get(source, k)}; leave {k} out to inherit it")
+    return out
+
+
+def _get(cfg, dotted: str):
+    for part in dotted.split("."):
+        cfg = getattr(cfg, part)
     return cfg
 
 
@@ -226,14 +279,27 @@ def _choice(value, allowed, key):
 def validate(cfg: Config) -> None:
     from .nn.layers import NORMS  # the norm factory owns the list of norms
     _choice(cfg.data.direction, ["AtoB", "BtoA"], "data.direction")
-    _choice(cfg.loss.gan_mode, ["vanilla", "lsgan", "hinge", "wgan-gp"], "loss.gan_mode")
-    _choice(cfg.train.lr_policy, ["linear", "constant"], "train.lr_policy")
-    _choice(cfg.model.init, ["normal", "xavier", "kaiming", "orthogonal"], "model.init")
-    _choice(cfg.model.generator.upsample, ["transpose", "resize"], "model.generator.upsample")
+    from .losses.adversarial import MODES
+    _choice(cfg.loss.gan_mode, list(MODES), "loss.gan_mode")
+    _choice(cfg.loss.vgg_criterion, ["l1", "mse"], "loss.vgg_criterion")
+    _choice(cfg.train.lr_policy, ["linear", "constant", "cosine", "multistep"], "train.lr_policy")
+    _choice(cfg.model.init, ["normal", "xavier", "kaiming", "orthogonal", "default"], "model.init")
+    _choice(cfg.model.generator.upsample, ["transpose", "resize", "pixelshuffle"], "model.generator.upsample")
     _choice(cfg.model.generator.norm, list(NORMS), "model.generator.norm")
     _choice(cfg.model.discriminator.norm, list(NORMS), "model.discriminator.norm")
-    if cfg.data.crop_size > cfg.data.load_size:
-        raise UserError(f"data.crop_size ({cfg.data.crop_size}) is larger than data.load_size ({cfg.data.load_size})")
+    d = cfg.data
+    if d.load_size and d.crop_size > d.load_size:
+        raise UserError(f"data.crop_size ({d.crop_size}) is larger than data.load_size ({d.load_size})")
+    _choice(d.scale, [1, 2, 3, 4, 8], "data.scale")
+    if d.crop_size % d.scale:
+        raise UserError(f"data.crop_size ({d.crop_size}) must be a multiple of data.scale ({d.scale}): "
+                        f"it is the high-resolution crop, e.g. {d.crop_size - d.crop_size % d.scale or d.scale * 32}")
+    if not 0 <= d.jpeg <= 95 or d.blur < 0 or d.noise < 0:
+        raise UserError("data.jpeg must be 0 (off) or a quality in 1..95, and data.blur / data.noise >= 0")
     for key in ("iters", "batch_size", "save_every", "sample_every", "log_every"):
         if getattr(cfg.train, key) < 1:
             raise UserError(f"config key 'train.{key}' must be >= 1")
+    if not 0 <= cfg.train.ema < 1:
+        raise UserError(f"train.ema must be in [0, 1) (0 = off; 0.999 as in ESRGAN), got {cfg.train.ema}")
+    if not all(isinstance(m, (int, float)) and 0 < m < 1 for m in cfg.train.milestones):
+        raise UserError(f"train.milestones must be fractions of train.iters in (0, 1), got {cfg.train.milestones}")

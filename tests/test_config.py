@@ -33,7 +33,7 @@ def test_overrides_by_dotted_path():
     ("lose.l1=3", "unknown config key 'lose'"),
     ("model.generator.ngf=abc", "'model.generator.ngf' expects int"),
     ("data.direction=AB", "choose one of: AtoB, BtoA"),
-    ("loss.gan_mode=wgan", "vanilla, lsgan, hinge, wgan-gp"),
+    ("loss.gan_mode=wgan", "vanilla, lsgan, hinge, wgan-gp, relativistic"),
     ("model.generator.norm=group", "batch, instance, layer, none"),
     ("noequals", "KEY=VALUE"),
 ])
@@ -44,7 +44,7 @@ def test_bad_overrides_are_one_line_errors(override, message):
 
 
 def test_unknown_pipeline_lists_presets():
-    with pytest.raises(UserError, match="unknown pipeline 'pix2pixx'; known: cyclegan, pix2pix"):
+    with pytest.raises(UserError, match="unknown pipeline .pix2pixx.; known: cyclegan, esrgan, esrgan-psnr, pix2pix, srgan, srresnet"):
         config.load("pix2pixx")
 
 

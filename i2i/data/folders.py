@@ -1,5 +1,7 @@
-"""Folder datasets: paired (A/ + B/ with matching stems, or side-by-side AB images) and
-unpaired (trainA/ + trainB/, or A/ + B/), each with optional train/ test/ (val/) splits.
+"""Folder datasets: paired (A/ + B/ with matching stems, or side-by-side AB images),
+unpaired (trainA/ + trainB/, or A/ + B/) and super-resolution (a folder of HR photos whose
+LR inputs are made on the fly, or LR/ + HR/ with matching stems), each with optional
+train/ test/ (val/) splits.
 
 Samples are addressed as (index, seed): `ResumableSampler` hands out that stream, so the
 order and the augmentation of step N depend only on (train.seed, N).
@@ -13,8 +15,9 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from ..errors import UserError
-from .io import list_images, read_rgb, to_tensor
-from .transforms import apply, crop_flip, scale_shorter_side
+from .degradations import Degradation
+from .io import image_size, list_images, read_rgb, to_tensor
+from .transforms import apply, crop_flip, dihedral, scale_shorter_side
 
 SPLIT_NAMES = {"train": ("train",), "test": ("test", "val")}
 
@@ -35,8 +38,13 @@ def split_dir(root: Path, split: str) -> Path | None:
     return root if split == "train" else None
 
 
-def _images(folder: Path) -> list[Path]:
+def _images(folder: Path, root: Path | None = None) -> list[Path]:
+    """Images under `folder`; when it is the dataset root itself, its test/ and val/ splits are
+    left out so held-out images never leak into training."""
     files = list_images(folder)
+    if root is not None and folder == root:
+        held_out = [root / n for names in SPLIT_NAMES.values() for n in names if n != "train"]
+        files = [f for f in files if not any(h in f.parents for h in held_out)]
     if not files:
         raise UserError(f"no images in {folder} (looked for .png .jpg .jpeg .bmp .tif .webp, recursively)")
     return files
@@ -61,18 +69,22 @@ def match_pairs(a_dir: Path, b_dir: Path) -> list[tuple[Path, Path]]:
 
 
 class ImageCache:
-    """Decoded, pre-scaled images kept as uint8 (decoding dominates loader time otherwise)."""
+    """Decoded, pre-scaled images kept as uint8 up to a memory budget (per loader process;
+    decoding dominates loader time otherwise). load_size 0 keeps the original size (SR)."""
 
-    def __init__(self, load_size: int, capacity: int = 4000):
-        self.load_size, self.capacity, self.store = load_size, capacity, {}
+    def __init__(self, load_size: int, budget_bytes: int = 1 << 30):
+        self.load_size, self.budget, self.used, self.store = load_size, budget_bytes, 0, {}
 
     def get(self, path: Path) -> np.ndarray:
         hit = self.store.get(path)
         if hit is not None:
             return hit.astype(np.float32) / 255.0
-        img = scale_shorter_side(read_rgb(path), self.load_size)
-        if len(self.store) < self.capacity:
+        img = read_rgb(path)
+        if self.load_size:
+            img = scale_shorter_side(img, self.load_size)
+        if self.used + img.size <= self.budget:
             self.store[path] = np.round(np.clip(img, 0, 1) * 255).astype(np.uint8)
+            self.used += img.size
         return img
 
 
@@ -85,7 +97,7 @@ class PairedFolder(Dataset):
         if (base / "A").is_dir() and (base / "B").is_dir():
             self.items = [(a, b) for a, b in match_pairs(base / "A", base / "B")]
         else:
-            self.items = [(p, None) for p in _images(base)]  # side-by-side AB
+            self.items = [(p, None) for p in _images(base, _dir(root))]  # side-by-side AB
         if max_images:
             self.items = self.items[:max_images]
         self.swap = direction == "BtoA"
@@ -154,6 +166,74 @@ class UnpairedFolder(Dataset):
         return {"A": to_tensor(a), "B": to_tensor(b), "path": str(self.a[i])}
 
 
+class SRFolder(Dataset):
+    """Super-resolution pairs: A = low-res input, B = high-res target (`crop_size` HR pixels).
+
+    A folder of HR photos (or its HR/ subfolder): each sample is a random HR crop, flipped /
+    rotated, then degraded to LR (`Degradation`), so LR and HR are aligned by construction.
+    LR/ + HR/ with matching stems: an LR crop and the HR crop at scale x its position.
+    """
+
+    def __init__(self, root, split: str = "train", crop_size: int = 128, scale: int = 4, flip: bool = True,
+                 rot90: bool = False, blur: float = 0.0, noise: float = 0.0, jpeg: int = 0, max_images: int = 0,
+                 train: bool = True, **_):
+        root = _dir(root)
+        base = split_dir(root, split)
+        if base is None:
+            raise UserError(f"no {' or '.join(SPLIT_NAMES[split])}/ split in {root}")
+        if (base / "LR").is_dir() and (base / "HR").is_dir():
+            self.items = match_pairs(base / "LR", base / "HR")
+        else:
+            hr = base / "HR" if (base / "HR").is_dir() else base
+            self.items = [(None, p) for p in _images(hr, root)]
+        if max_images:
+            self.items = self.items[:max_images]
+        self.crop, self.scale, self.flip, self.rot90, self.train = crop_size, scale, flip, rot90, train
+        self._check_sizes()
+        self.cache = ImageCache(0)
+        self.degrade = Degradation(scale, blur, noise, jpeg)
+
+    def _check_sizes(self) -> None:
+        """Header-only checks, so a bad file is named now, not deep inside a loader worker."""
+        small = []
+        for lr_path, hr_path in self.items:
+            w, h = image_size(hr_path)
+            if lr_path is not None:
+                lw, lh = image_size(lr_path)
+                if (lw * self.scale, lh * self.scale) != (w, h):
+                    raise UserError(f"{hr_path} is {w}x{h} but {lr_path} is {lw}x{lh}: with data.scale={self.scale} "
+                                    f"the HR image must be {lw * self.scale}x{lh * self.scale}")
+            if min(w, h) < self.crop:
+                small.append(f"{hr_path.name} ({w}x{h})")
+        if small:
+            raise UserError(f"{len(small)} image(s) smaller than the {self.crop} px HR crop (data.crop_size), e.g. "
+                            f"{', '.join(small[:3])}: use a smaller --crop-size or remove them")
+
+    def __len__(self):
+        return len(self.items)
+
+    def _window(self, rng, h: int, w: int, size: int) -> tuple[int, int]:
+        if not self.train:
+            return (h - size) // 2, (w - size) // 2
+        return int(rng.integers(h - size + 1)), int(rng.integers(w - size + 1))
+
+    def __getitem__(self, key):
+        i, seed = key if isinstance(key, tuple) else (key, key)
+        lr_path, hr_path = self.items[i]
+        rng = np.random.default_rng(seed)
+        hr, c, s = self.cache.get(hr_path), self.crop, self.scale
+        if lr_path is None:
+            y, x = self._window(rng, hr.shape[0], hr.shape[1], c)
+            (hr,) = dihedral([hr[y:y + c, x:x + c]], rng, self.flip and self.train, self.rot90 and self.train)
+            lr = self.degrade(np.ascontiguousarray(hr), seed)
+        else:
+            lr = self.cache.get(lr_path)
+            y, x = self._window(rng, lr.shape[0], lr.shape[1], c // s)
+            lr, hr = lr[y:y + c // s, x:x + c // s], hr[y * s:y * s + c, x * s:x * s + c]
+            lr, hr = dihedral([lr, hr], rng, self.flip and self.train, self.rot90 and self.train)
+        return {"A": to_tensor(lr), "B": to_tensor(hr), "path": str(hr_path)}
+
+
 class ResumableSampler(Sampler):
     """Endless stream of (index, seed), reshuffled each epoch, restartable at any position."""
 
@@ -171,10 +251,13 @@ class ResumableSampler(Sampler):
                 pos += 1
 
 
-DATASETS = {"paired": PairedFolder, "unpaired": UnpairedFolder}
+DATASETS = {"paired": PairedFolder, "unpaired": UnpairedFolder, "sr": SRFolder}
 
 
 def build_dataset(cfg_data, kind: str, split: str = "train", train: bool = True) -> Dataset:
-    cls = DATASETS[kind]
-    return cls(cfg_data.root, split=split, load_size=cfg_data.load_size, crop_size=cfg_data.crop_size,
-               flip=cfg_data.flip, direction=cfg_data.direction, max_images=cfg_data.max_images, train=train)
+    d = cfg_data
+    if kind == "sr":
+        return SRFolder(d.root, split=split, crop_size=d.crop_size, scale=d.scale, flip=d.flip, rot90=d.rot90,
+                        blur=d.blur, noise=d.noise, jpeg=d.jpeg, max_images=d.max_images, train=train)
+    return DATASETS[kind](d.root, split=split, load_size=d.load_size, crop_size=d.crop_size, flip=d.flip,
+                          direction=d.direction, max_images=d.max_images, train=train)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,16 +44,11 @@ def list_images(folder: Path, recursive: bool = True) -> list[Path]:
     return sorted(p for p in it if p.is_file() and is_image(p))
 
 
-def read_image(path) -> ImageData:
-    path = Path(path)
+@contextmanager
+def _reading(path: Path):
+    """Whatever goes wrong while reading becomes one line naming the file."""
     try:
-        deep = _read_16bit(path)
-        with Image.open(path) as im:
-            icc = im.info.get("icc_profile")
-            if deep is not None:
-                return _split_alpha(deep, 16, icc)
-            im = ImageOps.exif_transpose(im)
-            return _split_alpha(_pil_to_array(im), 8, icc)
+        yield
     except FileNotFoundError:
         raise UserError(f"image not found: {path}") from None
     except Image.DecompressionBombError:
@@ -60,6 +56,28 @@ def read_image(path) -> ImageData:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         why = str(e).splitlines()[0] if str(e) else "corrupt or truncated"
         raise UserError(f"cannot read image {path}: {why}") from None
+
+
+def read_image(path) -> ImageData:
+    path = Path(path)
+    with _reading(path):
+        deep = _read_16bit(path)
+        with Image.open(path) as im:
+            icc = im.info.get("icc_profile")
+            if deep is not None:
+                return _split_alpha(deep, 16, icc)
+            im = ImageOps.exif_transpose(im)
+            return _split_alpha(_pil_to_array(im), 8, icc)
+
+
+def image_size(path) -> tuple[int, int]:
+    """(width, height) as `read_image` will return it (EXIF rotation applied), from the header only."""
+    path = Path(path)
+    with _reading(path), Image.open(path) as im:
+        w, h = im.size
+        if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # rotated by 90 degrees
+            w, h = h, w
+        return w, h
 
 
 def _read_16bit(path: Path) -> np.ndarray | None:

@@ -30,3 +30,19 @@ def apply(transform: A.Compose, seed: int, image: np.ndarray, target: np.ndarray
         return transform(image=image)["image"], None
     out = transform(image=image, target=target)
     return out["image"], out["target"]
+
+
+def dihedral(images: list[np.ndarray], rng: np.random.Generator, flip: bool, rot90: bool) -> list[np.ndarray]:
+    """The same random flips / 90-degree rotation for every image (ESRGAN's augmentation); works
+    on images of different sizes (an LR crop and its HR crop), unlike a crop-sharing Compose."""
+    hflip, vflip, transpose = (rng.random(3) < 0.5) & np.array([flip, rot90, rot90])
+    out = []
+    for im in images:
+        if hflip:
+            im = im[:, ::-1]
+        if vflip:
+            im = im[::-1]
+        if transpose:
+            im = im.transpose(1, 0, 2)
+        out.append(np.ascontiguousarray(im))
+    return out

@@ -19,6 +19,7 @@ from ..errors import UserError
 WEIGHTS = Path("weights") / "latest.safetensors"
 STATE = Path("weights") / "latest.state.pt"
 NET_PREFIXES = ("generators.", "discriminators.")
+EMA_PREFIX = "ema."  # "ema.generators.G...": the moving average of G, preferred for inference
 
 
 def atomic_write(path: Path, write) -> None:
@@ -34,14 +35,22 @@ def atomic_write(path: Path, write) -> None:
             os.remove(tmp)
 
 
-def network_state(pipeline: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().cpu().contiguous().clone() for k, v in pipeline.state_dict().items()
-            if k.startswith(NET_PREFIXES)}
+def _cpu(state: dict) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().contiguous().clone() for k, v in state.items()}
 
 
-def save_weights(path: Path, pipeline, cfg: Config, step: int) -> None:
+def network_state(pipeline: torch.nn.Module, ema=None) -> dict[str, torch.Tensor]:
+    tensors = _cpu({k: v for k, v in pipeline.state_dict().items() if k.startswith(NET_PREFIXES)})
+    if ema is not None:
+        tensors.update({f"{EMA_PREFIX}generators.{k}": v for k, v in _cpu(ema.state_dict()).items()})
+    return tensors
+
+
+def save_weights(path: Path, pipeline, cfg: Config, step: int, ema=None) -> None:
     meta = {"format": "i2i", "schema_version": str(SCHEMA_VERSION), "step": str(step), "config": cfg.to_yaml()}
-    tensors = network_state(pipeline)
+    if ema is not None:
+        meta["ema_updates"] = str(ema.updates)
+    tensors = network_state(pipeline, ema)
     atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
 
 
@@ -64,12 +73,24 @@ def config_of(meta: dict) -> Config:
     return from_dict(yaml.safe_load(meta["config"]))
 
 
-def load_networks(pipeline, tensors: dict[str, torch.Tensor], generators_only: bool = False) -> None:
+def inference_generators(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The generator weights to translate with: the moving average when the run kept one."""
+    ema = {k[len(EMA_PREFIX):]: v for k, v in tensors.items() if k.startswith(EMA_PREFIX)}
+    return ema or {k: v for k, v in tensors.items() if k.startswith("generators.")}
+
+
+def load_networks(pipeline, tensors: dict[str, torch.Tensor], generators_only: bool = False,
+                  source: str = "checkpoint") -> None:
     own = pipeline.state_dict()
     wanted = [k for k in own if k.startswith("generators." if generators_only else NET_PREFIXES)]
     missing = [k for k in wanted if k not in tensors]
     if missing:
-        raise UserError(f"checkpoint does not fit this pipeline: {len(missing)} tensors missing (e.g. {missing[0]})")
+        raise UserError(f"{source} does not fit this pipeline: {len(missing)} tensors missing (e.g. {missing[0]})")
+    wrong = [k for k in wanted if tensors[k].shape != own[k].shape]
+    if wrong:
+        k = wrong[0]
+        raise UserError(f"{source} does not fit this pipeline: {k} is {list(tensors[k].shape)} there "
+                        f"but {list(own[k].shape)} here")
     pipeline.load_state_dict({k: tensors[k] for k in wanted}, strict=False)
 
 

@@ -31,8 +31,8 @@ class RunLogger:
         for t in visuals.values():
             t = t.detach().float().cpu()[:4]
             cols.append(t.expand(-1, 3, -1, -1) if t.size(1) == 1 else t[:, :3])
-        h = min(c.size(2) for c in cols)
-        rows = torch.cat([torch.nn.functional.interpolate(c, size=(h, c.size(3) * h // c.size(2)))
+        h = max(c.size(2) for c in cols)  # small inputs (SR) are shown enlarged, pixels kept sharp
+        rows = torch.cat([torch.nn.functional.interpolate(c, size=(h, c.size(3) * h // c.size(2)), mode="nearest")
                           if c.size(2) != h else c for c in cols], dim=3)
         path = self.out / "samples" / f"step_{step:07d}.png"
         atomic_write(path, lambda tmp: save_image((rows + 1) / 2, tmp, nrow=1, padding=2, format="png"))

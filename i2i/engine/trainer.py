@@ -1,11 +1,13 @@
 """The one training loop. Pipelines say what to compute; this file owns everything else:
 device, optimizers, lr schedule, data order, logging, sample grids, checkpoints, resume.
 
-Each step: G step (D frozen) then D step on the fakes G just made. Frequencies are counted
-in steps, never in samples, and a run always ends with a saved checkpoint.
+Each step: G step (D frozen) then D step on the fakes G just made (no D step for a
+pipeline without discriminators, e.g. PSNR-oriented super-resolution). Frequencies are
+counted in steps, never in samples, and a run always ends with a saved checkpoint.
 """
 from __future__ import annotations
 
+import math
 import signal
 import time
 from pathlib import Path
@@ -18,6 +20,7 @@ from ..config import Config
 from ..data.folders import ResumableSampler
 from ..errors import UserError
 from . import checkpoint as ckpt
+from .ema import EMA
 from .logging import RunLogger
 
 
@@ -33,10 +36,18 @@ def resolve_device(name: str) -> torch.device:
 
 
 def lr_lambda(cfg: Config):
-    """Constant for the first `decay_start` of the run, then linear to zero (CycleGAN/pix2pix)."""
-    total, start = cfg.train.iters, int(cfg.train.decay_start * cfg.train.iters)
-    if cfg.train.lr_policy == "constant":
+    """lr factor per step. linear: constant for the first `decay_start` of the run, then linear
+    to zero (CycleGAN/pix2pix); cosine: half a cosine to zero (ESRGAN's PSNR stage); multistep:
+    x gamma at each milestone (fractions of the run; ESRGAN, SRGAN); constant."""
+    t = cfg.train
+    total, start = t.iters, int(t.decay_start * t.iters)
+    if t.lr_policy == "constant":
         return lambda step: 1.0
+    if t.lr_policy == "cosine":
+        return lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
+    if t.lr_policy == "multistep":
+        marks = sorted(int(m * total) for m in t.milestones)
+        return lambda step: t.gamma ** sum(step >= m for m in marks)
     return lambda step: 1.0 - max(0, step - start) / max(1, total - start + 1)
 
 
@@ -49,16 +60,18 @@ class Trainer:
         self.dataset = dataset
         self.show_progress = show_progress
         t = cfg.train
-        self.optimizers = {
-            "G": torch.optim.Adam(pipeline.generators.parameters(), lr=t.lr, betas=(t.beta1, t.beta2)),
-            "D": torch.optim.Adam(pipeline.discriminators.parameters(), lr=t.lr, betas=(t.beta1, t.beta2)),
-        }
+        nets = {"G": pipeline.generators, "D": pipeline.discriminators}
+        self.optimizers = {k: torch.optim.Adam(n.parameters(), lr=t.lr, betas=(t.beta1, t.beta2))
+                           for k, n in nets.items() if len(list(n.parameters()))}
         self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(o, lr_lambda(cfg)) for k, o in self.optimizers.items()}
+        self.ema = EMA(self.pipeline.generators, t.ema) if t.ema > 0 else None
         self.step = 0
         self.logger = RunLogger(self.out)
         self._stop = False
         if resume:
             self._resume()
+        elif cfg.init_from:
+            self._init_from(cfg.init_from)
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "config.yaml").write_text(cfg.to_yaml())
 
@@ -67,7 +80,17 @@ class Trainer:
         # state first, weights second: weights carry the step a user sees, state must not lag it
         ckpt.save_state(self.out / ckpt.STATE, self.step, self.optimizers, self.schedulers,
                         self.pipeline.extra_state())
-        ckpt.save_weights(self.out / ckpt.WEIGHTS, self.pipeline, self.cfg, self.step)
+        ckpt.save_weights(self.out / ckpt.WEIGHTS, self.pipeline, self.cfg, self.step, self.ema)
+
+    def _init_from(self, run: str) -> None:
+        """Start G from another run's generator (its moving average if it kept one): ESRGAN's
+        GAN stage starts from its PSNR stage. Discriminators and optimizers start fresh."""
+        path = ckpt.resolve_checkpoint(run)
+        tensors, _ = ckpt.read_weights(path)
+        gens = {k: v.to(self.device) for k, v in ckpt.inference_generators(tensors).items()}
+        ckpt.load_networks(self.pipeline, gens, generators_only=True, source=f"init_from={run}")
+        if self.ema is not None:
+            self.ema = EMA(self.pipeline.generators, self.cfg.train.ema)
 
     def _resume(self) -> None:
         weights = self.out / ckpt.WEIGHTS
@@ -78,6 +101,10 @@ class Trainer:
         if int(meta["step"]) != state["step"]:
             raise UserError(f"--resume: {ckpt.WEIGHTS} (step {meta['step']}) and {ckpt.STATE} (step {state['step']}) disagree")
         ckpt.load_networks(self.pipeline, {k: v.to(self.device) for k, v in tensors.items()})
+        if self.ema is not None:
+            ema = {k[len(ckpt.EMA_PREFIX + "generators."):]: v.to(self.device) for k, v in tensors.items()
+                   if k.startswith(ckpt.EMA_PREFIX)}
+            self.ema.load_state_dict(ema, int(meta.get("ema_updates", state["step"])))
         for k, o in self.optimizers.items():
             o.load_state_dict(state["optimizers"][k])
         for k, s in self.schedulers.items():
@@ -100,17 +127,21 @@ class Trainer:
         return {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
 
     def train_step(self, batch: dict) -> dict[str, float]:
-        p, (opt_g, opt_d) = self.pipeline, (self.optimizers["G"], self.optimizers["D"])
+        p, opt_g, opt_d = self.pipeline, self.optimizers["G"], self.optimizers.get("D")
         p.discriminators.requires_grad_(False)
         opt_g.zero_grad(set_to_none=True)
         g_terms = p.generator_step(batch)
         sum(g_terms.values()).backward()
         opt_g.step()
-        p.discriminators.requires_grad_(True)
-        opt_d.zero_grad(set_to_none=True)
-        d_terms = p.discriminator_step(batch)
-        sum(d_terms.values()).backward()
-        opt_d.step()
+        if self.ema is not None:
+            self.ema.update(p.generators)
+        d_terms = {}
+        if opt_d is not None:
+            p.discriminators.requires_grad_(True)
+            opt_d.zero_grad(set_to_none=True)
+            d_terms = p.discriminator_step(batch)
+            sum(d_terms.values()).backward()
+            opt_d.step()
         for s in self.schedulers.values():
             s.step()
         return {k: float(v.detach()) for k, v in {**g_terms, **d_terms}.items()}

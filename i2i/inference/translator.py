@@ -2,21 +2,25 @@
 
 Everything architectural comes from the config saved inside the checkpoint, so the user
 never repeats a flag. Images are padded (reflect) to the generator's size multiple and
-cropped back; alpha is carried around the network untouched; bit depth is kept.
+cropped back; large images can run in blended tiles (`tiling.py`) with bounded memory.
+Alpha is carried around the network (bicubic-resized when the output is larger), bit
+depth and ICC profile are kept, and restoration/SR runs give grayscale back for grayscale.
 """
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
 from ..config import Config
+from ..data.degradations import bicubic
 from ..data.io import ImageData, to_numpy, to_tensor
 from ..engine import checkpoint as ckpt
 from ..engine.trainer import resolve_device
 from ..pipelines import build_pipeline
+from .tiling import tiled
+
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # BT.601
 
 
 class Translator:
@@ -28,23 +32,34 @@ class Translator:
         tensors, meta = ckpt.read_weights(ckpt.resolve_checkpoint(run))
         cfg = ckpt.config_of(meta)
         pipeline = build_pipeline(cfg, training=False)
-        ckpt.load_networks(pipeline, tensors, generators_only=True)
+        ckpt.load_networks(pipeline, ckpt.inference_generators(tensors), generators_only=True)
         return cls(pipeline, cfg, resolve_device(device), int(meta.get("step", 0)))
+
+    @property
+    def scale(self) -> int:
+        return self.pipeline.scale
 
     def check_direction(self, direction: str) -> None:
         self.pipeline.check_direction(direction)
 
     @torch.no_grad()
-    def translate_tensor(self, x: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
-        """N x C x H x W in [-1, 1] -> translated, same H x W."""
+    def translate_tensor(self, x: torch.Tensor, direction: str = "AtoB", tile: int = 0, overlap: int = 16,
+                         tile_batch: int = 1) -> torch.Tensor:
+        """N x C x H x W in [-1, 1] (on the CPU) -> translated, H*scale x W*scale, on the CPU.
+        tile > 0 runs images larger than tile x tile in blended tiles (one batch of tiles on
+        the device at a time)."""
         h, w = x.shape[-2:]
-        m = self.pipeline.size_multiple
+        m, s = self.pipeline.size_multiple, self.scale
         ph, pw = (-h) % m, (-w) % m
         if ph or pw:
             mode = "reflect" if ph < h and pw < w else "replicate"
             x = F.pad(x, (0, pw, 0, ph), mode=mode)
-        y = self.pipeline.translate(x.to(self.device), direction)
-        return y[..., :h, :w].cpu()
+        net = lambda t: self.pipeline.translate(t, direction)  # noqa: E731
+        if tile and max(h, w) > tile:
+            y = torch.cat([tiled(net, xi[None], tile, overlap, s, m, self.device, tile_batch) for xi in x])
+        else:
+            y = net(x.to(self.device)).float().cpu()
+        return y[..., :h * s, :w * s]
 
     def prepare(self, img: ImageData) -> torch.Tensor:
         """Match the channels the network was trained on (grayscale <-> RGB)."""
@@ -52,11 +67,22 @@ class Translator:
         if rgb.shape[2] == 1 and want == 3:
             rgb = np.repeat(rgb, 3, axis=2)
         elif rgb.shape[2] == 3 and want == 1:
-            rgb = (rgb @ np.array([0.299, 0.587, 0.114], np.float32))[..., None]
+            rgb = (rgb @ LUMA)[..., None]
         return to_tensor(rgb)
 
-    def translate_images(self, images: list[ImageData], direction: str = "AtoB") -> list[ImageData]:
+    def finish(self, out: np.ndarray, img: ImageData) -> ImageData:
+        """Network output -> image to write: grayscale stays grayscale where the pipeline
+        restores rather than recolours; alpha is resized to the output (bicubic)."""
+        if img.grayscale and out.shape[2] == 3 and self.pipeline.keeps_grayscale:
+            out = (out @ LUMA)[..., None]
+        alpha = img.alpha
+        if alpha is not None and alpha.shape != out.shape[:2]:
+            alpha = bicubic(alpha[..., None], out.shape[0], out.shape[1])[..., 0]
+        return ImageData(out, alpha, img.bits, img.icc)
+
+    def translate_images(self, images: list[ImageData], direction: str = "AtoB", tile: int = 0,
+                         overlap: int = 16) -> list[ImageData]:
         """A batch of same-sized images -> translated images (alpha, bit depth, ICC kept)."""
         x = torch.stack([self.prepare(im) for im in images])
-        y = self.translate_tensor(x, direction)
-        return [ImageData(to_numpy(t), im.alpha, im.bits, im.icc) for t, im in zip(y, images)]
+        y = self.translate_tensor(x, direction, tile, overlap, tile_batch=len(images))
+        return [self.finish(to_numpy(t), im) for t, im in zip(y, images)]

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-MODES = ("vanilla", "lsgan", "hinge", "wgan-gp")
+MODES = ("vanilla", "lsgan", "hinge", "wgan-gp", "relativistic")
 
 
 def _predictions(outputs) -> list[torch.Tensor]:
@@ -18,11 +18,18 @@ def _predictions(outputs) -> list[torch.Tensor]:
     return [o[-1] if isinstance(o, (list, tuple)) else o for o in outputs]
 
 
+def detach_outputs(outputs):
+    """Discriminator outputs with the graph cut (a reference that must not be trained through)."""
+    return [p.detach() for p in _predictions(outputs)]
+
+
 class AdversarialLoss(nn.Module):
-    """`loss(outputs, real: bool, for_discriminator: bool)`.
+    """`loss(outputs, real: bool, for_discriminator: bool, reference=None)`.
 
     vanilla: BCE with logits; lsgan: least squares to 1/0; hinge: max(0, 1 -/+ x) for D and
-    -x for G; wgan-gp: -x / +x (add `gradient_penalty` in the D step).
+    -x for G; wgan-gp: -x / +x (add `gradient_penalty` in the D step); relativistic
+    (average, ESRGAN): BCE on x - mean(reference), where reference is D's output for the other
+    side (fakes when judging reals and vice versa): "more realistic than the average fake".
     """
 
     def __init__(self, mode: str = "lsgan"):
@@ -32,7 +39,7 @@ class AdversarialLoss(nn.Module):
         self.mode = mode
 
     def _one(self, x: torch.Tensor, real: bool, for_d: bool) -> torch.Tensor:
-        if self.mode == "vanilla":
+        if self.mode in ("vanilla", "relativistic"):
             return F.binary_cross_entropy_with_logits(x, torch.full_like(x, 1.0 if real else 0.0))
         if self.mode == "lsgan":
             return F.mse_loss(x, torch.full_like(x, 1.0 if real else 0.0))
@@ -40,8 +47,12 @@ class AdversarialLoss(nn.Module):
             return F.relu(1.0 - x).mean() if real else F.relu(1.0 + x).mean()
         return -x.mean() if real else x.mean()  # hinge G step, wgan
 
-    def forward(self, outputs, real: bool, for_discriminator: bool = True) -> torch.Tensor:
+    def forward(self, outputs, real: bool, for_discriminator: bool = True, reference=None) -> torch.Tensor:
         preds = _predictions(outputs)
+        if self.mode == "relativistic":
+            if reference is None:
+                raise ValueError("the relativistic GAN loss needs D's outputs for the other side as reference")
+            preds = [p - r.mean() for p, r in zip(preds, _predictions(reference))]
         return sum(self._one(p, real, for_discriminator) for p in preds) / len(preds)
 
 

@@ -1,9 +1,14 @@
-"""Pixel-space reconstruction terms (all L1, named for what they measure)."""
+"""Pixel-space reconstruction terms, named for what they measure."""
 from torch.nn import functional as F
 
 
 def l1(pred, target):
     return F.l1_loss(pred, target)
+
+
+def mse(pred, target):
+    """Mean squared error: the PSNR-optimal objective (SRGAN's SRResNet)."""
+    return F.mse_loss(pred, target)
 
 
 def cycle(reconstruction, original):

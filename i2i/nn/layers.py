@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 NORMS = {
     "batch": lambda c: nn.BatchNorm2d(c, affine=True, track_running_stats=True),
@@ -26,18 +27,36 @@ def conv_bias(norm: str) -> bool:
     return norm != "batch"
 
 
-def upsample_conv(in_ch: int, out_ch: int, mode: str, bias: bool, kernel: int = 3) -> nn.Module:
-    """x2 upsampling: the paper's transposed conv, or nearest resize + conv (no checkerboard)."""
+def upsample_conv(in_ch: int, out_ch: int, mode: str, bias: bool, kernel: int = 3, factor: int = 2) -> nn.Module:
+    """Upsampling by `factor` (2 or 3): the pix2pix/CycleGAN transposed conv, nearest resize +
+    conv (ESRGAN; no checkerboard), or conv + pixel shuffle (SRGAN's sub-pixel convolution)."""
     if mode == "transpose":
+        if factor != 2:
+            raise ValueError("transposed-conv upsampling is x2 only")
         if kernel == 4:
             return nn.ConvTranspose2d(in_ch, out_ch, 4, stride=2, padding=1, bias=bias)
         return nn.ConvTranspose2d(in_ch, out_ch, 3, stride=2, padding=1, output_padding=1, bias=bias)
-    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
+    if mode == "pixelshuffle":
+        return nn.Sequential(nn.Conv2d(in_ch, out_ch * factor ** 2, 3, padding=1, bias=bias), nn.PixelShuffle(factor))
+    return nn.Sequential(nn.Upsample(scale_factor=factor, mode="nearest"),
                          nn.Conv2d(in_ch, out_ch, 3, padding=1, bias=bias))
 
 
+def upsample_factors(scale: int) -> list[int]:
+    """x2 stages for powers of two, one x3 stage for 3 (how SR networks reach their scale)."""
+    if scale == 3:
+        return [3]
+    if scale < 1 or scale & (scale - 1):
+        raise ValueError(f"unsupported scale {scale}")
+    return [2] * (scale.bit_length() - 1)
+
+
 def init_weights(net: nn.Module, kind: str = "normal", gain: float = 0.02) -> nn.Module:
-    """The reference GAN init: conv/linear weights by `kind`, norm scales ~ N(1, gain)."""
+    """The reference GAN init: conv/linear weights by `kind`, norm scales ~ N(1, gain).
+    `default` keeps the architecture's own init (the SR networks scale their residual
+    branches as their papers' code does)."""
+    if kind == "default":
+        return net
     for m in net.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             w = m.weight
@@ -72,20 +91,22 @@ def count_parameters(net: nn.Module) -> int:
 
 
 class ResidualOutput(nn.Module):
-    """output = tanh(atanh(input) + change), change zero at init: training starts from the
-    identity ("do no harm") and stays in [-1, 1] with gradients everywhere (a clamp would
-    freeze pixels that overshoot)."""
+    """output = tanh(atanh(base) + change), change zero at init, where base is the input (or,
+    for super-resolution, its bicubic upscaling): training starts from the identity / bicubic
+    ("do no harm") and stays in [-1, 1] with gradients everywhere (a clamp would freeze pixels
+    that overshoot)."""
 
-    def __init__(self, body: nn.Module):
+    def __init__(self, body: nn.Module, scale: int = 1):
         super().__init__()
-        self.body = body
+        self.body, self.scale = body, scale
         self.size_multiple = getattr(body, "size_multiple", 1)
         last = body.output_conv  # every generator names the conv that produces its output
         if isinstance(last, nn.Sequential):  # resize-conv upsampling: Upsample + Conv2d
-            last = last[-1]
+            last = [m for m in last if isinstance(m, nn.Conv2d)][-1]
         nn.init.zeros_(last.weight)
         if last.bias is not None:
             nn.init.zeros_(last.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(torch.atanh(x.clamp(-0.999, 0.999)) + self.body(x))
+        base = x if self.scale == 1 else F.interpolate(x, scale_factor=self.scale, mode="bicubic", align_corners=False)
+        return torch.tanh(torch.atanh(base.clamp(-0.999, 0.999)) + self.body(x))

@@ -6,7 +6,7 @@ from torch import nn
 
 from ..config import Config
 from ..errors import UserError
-from ..losses import AdversarialLoss, VGGPerceptualLoss, gradient_penalty
+from ..losses import AdversarialLoss, VGGPerceptualLoss, detach_outputs, feature_matching, gradient_penalty, l1, mse
 from ..registry import PIPELINES
 
 
@@ -14,6 +14,8 @@ class Pipeline(nn.Module):
     data_kind = "paired"          # which folder dataset feeds it
     directions = ("AtoB",)        # what translate() can do
     direction_hint = ""           # appended to the error for a direction it cannot do
+    keeps_grayscale = False       # translate grayscale in -> grayscale out (restoration, SR)
+    default_tile = 0              # translate.py --tile default (0 = whole image)
 
     def __init__(self, cfg: Config, training: bool = True):
         super().__init__()
@@ -24,7 +26,7 @@ class Pipeline(nn.Module):
         if training:
             self.gan = AdversarialLoss(cfg.loss.gan_mode)
             if cfg.loss.perceptual > 0:
-                self.vgg = VGGPerceptualLoss(cfg.loss.vgg_layers, cfg.loss.vgg_weights or "")
+                self.vgg = VGGPerceptualLoss(cfg.loss.vgg_layers, cfg.loss.vgg_weights or "", cfg.loss.vgg_criterion)
 
     # --- the contract -------------------------------------------------------------
     def generator_step(self, batch: dict) -> dict[str, torch.Tensor]:
@@ -48,6 +50,11 @@ class Pipeline(nn.Module):
     def size_multiple(self) -> int:
         return max(getattr(g, "size_multiple", 1) for g in self.generators.values())
 
+    @property
+    def scale(self) -> int:
+        """Output size / input size of translate() (super-resolution > 1)."""
+        return 1
+
     def extra_state(self) -> dict:
         """Training state beyond weights/optimizers (image pools); saved for --resume."""
         return {}
@@ -56,34 +63,51 @@ class Pipeline(nn.Module):
         pass
 
     # --- shared pieces ------------------------------------------------------------
+    @property
+    def relativistic(self) -> bool:
+        return self.w.gan_mode == "relativistic"
+
     def discriminator_terms(self, name: str, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> dict:
         """D's loss on one real and one (detached) fake batch, halved as in the papers' code,
-        plus the WGAN-GP penalty when that mode is chosen."""
+        plus the WGAN-GP penalty when that mode is chosen. Relativistic: each side is judged
+        against the other side's average (held fixed)."""
         fake = fake.detach()
-        terms = {f"{name}_real": 0.5 * self.gan(D(real), True),
-                 f"{name}_fake": 0.5 * self.gan(D(fake), False)}
+        out_real, out_fake = D(real), D(fake)
+        ref_real, ref_fake = (detach_outputs(out_fake), detach_outputs(out_real)) if self.relativistic else (None, None)
+        terms = {f"{name}_real": 0.5 * self.gan(out_real, True, reference=ref_real),
+                 f"{name}_fake": 0.5 * self.gan(out_fake, False, reference=ref_fake)}
         if self.w.gan_mode == "wgan-gp":
             terms[f"{name}_gp"] = self.w.gp * gradient_penalty(D, real, fake)
         return terms
 
     def generator_adversarial(self, D: nn.Module, fake: torch.Tensor, real: torch.Tensor | None = None,
                               prefix: str = "G") -> dict:
-        """GAN term for G, plus feature matching against real when weighted."""
+        """GAN term for G, plus feature matching against real when weighted. Relativistic
+        (ESRGAN): G also gains from reals looking *less* real than its fakes, so both sides
+        of D's judgement train it."""
         out_fake = D(fake)
-        terms = {f"{prefix}_gan": self.w.gan * self.gan(out_fake, True, for_discriminator=False)}
-        if self.w.feature_matching > 0 and real is not None:
-            from ..losses import feature_matching
-            with torch.no_grad():
+        out_real = None
+        if real is not None and (self.relativistic or self.w.feature_matching > 0):
+            with torch.no_grad():  # D is frozen and reals carry no gradient
                 out_real = D(real)
+        if self.relativistic:
+            if out_real is None:
+                raise ValueError("the relativistic GAN needs real images in the generator step")
+            gan = 0.5 * (self.gan(out_real, False, reference=out_fake) + self.gan(out_fake, True, reference=out_real))
+        else:
+            gan = self.gan(out_fake, True, for_discriminator=False)
+        terms = {f"{prefix}_gan": self.w.gan * gan}
+        if self.w.feature_matching > 0 and out_real is not None:
             terms[f"{prefix}_fm"] = self.w.feature_matching * feature_matching(out_fake, out_real)
         return terms
 
     def reconstruction_terms(self, fake: torch.Tensor, real: torch.Tensor, prefix: str = "G") -> dict:
-        """Paired supervision: L1 and perceptual, each only when weighted."""
-        from ..losses import l1
+        """Paired supervision: L1, MSE and perceptual, each only when weighted."""
         terms = {}
         if self.w.l1 > 0:
             terms[f"{prefix}_l1"] = self.w.l1 * l1(fake, real)
+        if self.w.mse > 0:
+            terms[f"{prefix}_mse"] = self.w.mse * mse(fake, real)
         if self.w.perceptual > 0:
             terms[f"{prefix}_vgg"] = self.w.perceptual * self.vgg(fake, real)
         return terms

@@ -1,1 +1,1 @@
-from . import patch, multiscale  # noqa: F401  (register)
+from . import patch, multiscale, vgg, unet_sn  # noqa: F401  (register)
