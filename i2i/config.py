@@ -273,7 +273,7 @@ def _preset_path(name: str) -> Path:
 
 def _choice(value, allowed, key):
     if value not in allowed:
-        raise UserError(f"config key '{key}' is '{value}'; choose one of: {', '.join(allowed)}")
+        raise UserError(f"config key '{key}' is '{value}'; choose one of: {', '.join(map(str, allowed))}")
 
 
 def validate(cfg: Config) -> None:
