@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import subprocess
 import sys
 import time
@@ -37,17 +36,13 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "datasets"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from build_demo import degrade, grade, save  # noqa: E402  (the demo's degradation and grade)
 from i2i.data.io import list_images, read_rgb  # noqa: E402
+from real_photos import TEST, fetch_photos, split  # noqa: E402
 from i2i.metrics.quality import psnr, ssim  # noqa: E402
 
-FETCH = Path("/work/shared/data/real_photos.py")
-if not FETCH.exists():  # the shared folder beside the checkout
-    FETCH = ROOT.parent / "shared" / "data" / "real_photos.py"
-
-# Held-out test photos: single shots, varied content (animal fur, fruit, people, insects, ...).
-TEST = ["baboon", "butterfly", "fruits", "home", "messi5", "orange", "smarties", "squirrel_cls"]
 SHORT_SIDE = 256
 
 # Same crops, batch, widths and discriminators for both settings; only the generator differs.
@@ -69,11 +64,6 @@ SETTINGS = {
 
 
 # ------------------------------------------------------------------------------ data
-def family(name: str) -> str:
-    """aloeL/aloeR, graf1/graf3, leuvenA/leuvenB ... are near-duplicates: one family."""
-    return re.sub(r"(\d+|[LRAB])$", "", name)
-
-
 def load_scaled(path: Path) -> np.ndarray:
     img = Image.open(path).convert("RGB")
     s = SHORT_SIDE / min(img.size)
@@ -82,25 +72,12 @@ def load_scaled(path: Path) -> np.ndarray:
     return np.asarray(img).astype(np.float32) / 255.0
 
 
-def fetch_photos(cache: Path) -> tuple[list[Path], list[Path]]:
-    photos, frames = cache / "photos", cache / "frames"
-    if not (photos.is_dir() and len(list_images(photos)) >= 20 and frames.is_dir()):
-        print(f"fetching real photos into {cache} ...", flush=True)
-        subprocess.run([sys.executable, str(FETCH), str(cache)], check=True)
-    return list_images(photos), list_images(frames)
-
-
 def build_tasks(cache: Path, data: Path) -> dict[str, Path]:
     """Write data/paired and data/unpaired (idempotent: skipped when data/.done exists)."""
     photos, frames = fetch_photos(cache)
     if (data / ".done").exists():
         return {"paired": data / "paired", "unpaired": data / "unpaired"}
-    test_families = {family(n) for n in TEST}
-    test = [p for p in photos if p.stem in TEST]
-    missing = set(TEST) - {p.stem for p in test}
-    if missing:
-        raise SystemExit(f"test photos missing from {cache}/photos: {sorted(missing)}")
-    train_photos = [p for p in photos if family(p.stem) not in test_families]
+    train_photos, test = split(photos)
     street = [f for f in frames if f.stem.startswith("vtest")][::2]   # 50 of 100 street frames
     tree = [f for f in frames if f.stem.startswith("tree")]
     rng = np.random.default_rng(0)

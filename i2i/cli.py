@@ -99,7 +99,7 @@ def translate_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=1, help="images of equal size are batched together")
     p.add_argument("--device", default="auto")
     p.add_argument("--tile", type=int, help="run images larger than this (input pixels) in blended tiles, "
-                   "bounding memory; 0 = whole image (default: 512 for super-resolution, else 0)")
+                   "bounding memory; 0 = whole image (default: 256 for super-resolution, else 0)")
     p.add_argument("--tile-overlap", type=int, default=16,
                    help="context pixels each tile reads beyond its own area, blended with its neighbours")
     return p

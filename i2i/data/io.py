@@ -170,4 +170,5 @@ def to_tensor(a: np.ndarray):
 
 def to_numpy(t) -> np.ndarray:
     """C x H x W [-1,1] -> H x W x C [0,1]."""
-    return ((t.detach().float().cpu().clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy()
+    a = t.detach().float().cpu().clamp(-1, 1)  # a new tensor: finished in place (big SR outputs)
+    return a.add_(1).div_(2).permute(1, 2, 0).numpy()

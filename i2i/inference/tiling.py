@@ -80,4 +80,4 @@ def tiled(net: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: in
         for (i, j), y in zip(chunk, ys):
             r, c = rows[i][0] * scale, cols[j][0] * scale
             out[0, :, r:r + y.shape[1], c:c + y.shape[2]] += y * wy[i][:, None] * wx[j][None, :]
-    return out / norm_y[:, None] / norm_x[None, :]
+    return out.div_(norm_y[:, None]).div_(norm_x[None, :])  # in place: the output is the big allocation

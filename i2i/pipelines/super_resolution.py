@@ -27,7 +27,7 @@ from .base import Pipeline
 class SuperResolution(Pipeline):
     data_kind = "sr"
     keeps_grayscale = True
-    default_tile = 512
+    default_tile = 256
     direction_hint = " (super-resolution works one way: low resolution in, high resolution out)"
 
     def __init__(self, cfg, training: bool = True):
