@@ -143,6 +143,11 @@ def main(argv=None) -> int:
         run([sys.executable, "translate.py", str(run_dir), str(test / "LR"), "--out", str(pred), "--device", "cpu"],
             out / f"{name}.translate.log")
         table[f"{setting} ({iters} it, {secs / 60:.1f} min)"] = (scores(pred, test / "HR"), secs)
+        whole = out / "pred" / f"{name}_whole"
+        run([sys.executable, "translate.py", str(run_dir), str(test / "LR"), "--out", str(whole), "--device", "cpu",
+             "--tile", "0"], out / f"{name}.translate_whole.log")
+        diff = max(np.abs(read_rgb(pred / p.name) - read_rgb(p)).max() for p in list_images(whole)) * 255
+        print(f"[{setting}] tiled (256 px, overlap 16) vs whole image, max difference: {diff:.1f} / 255", flush=True)
         last = run_dir
         print(f"[{setting}] trained in {secs / 60:.1f} min", flush=True)
 

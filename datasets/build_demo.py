@@ -6,6 +6,9 @@ paired/   restoration task: A = degraded photo (colour cast, faded contrast, sen
           B = the clean photo; train/ and test/ hold *different* photos.
 unpaired/ colour-grading task: trainA = photos, trainB = *other* photos with a warm
           "film" grade; testA + testB_truth = held-out photos and their graded truth.
+sr/       x4 super-resolution: train = the clean training tiles (low-res inputs are made
+          on the fly); test/LR + test/HR = the held-out photos bicubic-downscaled and their
+          truth; test/bicubic = the baseline every model must beat.
 """
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 TRAIN = ["astronaut", "coffee", "rocket", "motorcycle_left", "immunohistochemistry", "hubble_deep_field", "retina"]
 TEST = ["chelsea", "motorcycle_right"]
@@ -83,7 +88,20 @@ def build(out: Path) -> Path:
     for name in TEST:
         save(out / "unpaired/testA" / f"{name}.png", photo(name))
         save(out / "unpaired/testB_truth" / f"{name}.png", grade(photo(name)))
+    build_sr(out)
     return out
+
+
+def build_sr(out: Path, scale: int = 4) -> None:
+    from i2i.data.degradations import downscale, mod_crop, upscale
+    for p in sorted((out / "paired/train/B").iterdir()):
+        save(out / "sr/train" / p.name, np.asarray(Image.open(p)).astype(np.float32) / 255)
+    for name in TEST:
+        hr = mod_crop(photo(name), scale)
+        lr = downscale(hr, scale)
+        save(out / "sr/test/HR" / f"{name}.png", hr)
+        save(out / "sr/test/LR" / f"{name}.png", lr)
+        save(out / "sr/test/bicubic" / f"{name}.png", upscale(lr, scale))
 
 
 if __name__ == "__main__":

@@ -100,11 +100,8 @@ def test_run_folder_contents(demo_data, tmp_path):
 
 
 def test_lr_schedule_constant_then_linear(demo_data, tmp_path):
+    from i2i.engine.trainer import lr_lambda
     cfg = tiny_config("pix2pix", demo_data / "paired", 10, "train.decay_start=0.5", "train.lr=0.001")
-    t = make_trainer(cfg, tmp_path / "run")
-    lrs = []
-    for _ in range(10):
-        lrs.append(t.optimizers["G"].param_groups[0]["lr"])
-        t.schedulers["G"].step()
+    lrs = [0.001 * lr_lambda(cfg)(step) for step in range(10)]
     assert lrs[:6] == [0.001] * 6
     assert all(a > b for a, b in zip(lrs[5:], lrs[6:])) and lrs[-1] > 0
