@@ -11,11 +11,11 @@ from pathlib import Path
 
 
 def run_cli(main, argv=None) -> int:
-    from .errors import UserError
+    from .errors import UserError, one_line
     try:
         return main(argv) or 0
     except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {one_line(e)}", file=sys.stderr)
         return 2
 
 

@@ -129,3 +129,35 @@ def test_corrupt_and_non_images(tmp_path):
         read_image(txt)
     with pytest.raises(UserError, match="image not found"):
         read_image(tmp_path / "none.png")
+
+
+def test_unreadable_training_image_is_named_before_training(tmp_path):
+    root = _pair_dir(tmp_path, ["a", "b"], ["a", "b"])
+    (root / "B/b.png").write_bytes(b"\x89PNG not really")
+    with pytest.raises(UserError, match=r"cannot read image .*B/b\.png"):
+        PairedFolder(root)
+    (tmp_path / "u/trainA").mkdir(parents=True)
+    (tmp_path / "u/trainB").mkdir()
+    save_png(tmp_path / "u/trainA/x.png", np.zeros((8, 8, 3), np.uint8))
+    (tmp_path / "u/trainB/y.jpg").write_text("text")
+    with pytest.raises(UserError, match=r"y\.jpg"):
+        UnpairedFolder(tmp_path / "u")
+
+
+def test_truncated_image_in_a_loader_worker_is_one_line(tmp_path):
+    """A file whose header reads but whose data is cut off fails inside a DataLoader worker;
+    the CLI still prints one line naming it."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    root = _pair_dir(tmp_path / "d", ["a", "b"], ["a", "b"])
+    data = (root / "B/b.png").read_bytes()
+    (root / "B/b.png").write_bytes(data[:200])
+    p = subprocess.run([sys.executable, str(ROOT / "train.py"), "pix2pix", "--data", str(root), "--out",
+                        str(tmp_path / "run"), "--iters", "4", "--crop-size", "32", "model.generator.name=unet",
+                        "model.generator.num_downs=5", "model.generator.ngf=4", "model.discriminator.ndf=4",
+                        "data.num_workers=1", "train.batch_size=2"], capture_output=True, text=True)
+    assert p.returncode == 2
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "b.png" in lines[0] and "truncated" in lines[0], p.stderr

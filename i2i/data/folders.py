@@ -50,6 +50,12 @@ def _images(folder: Path, root: Path | None = None) -> list[Path]:
     return files
 
 
+def readable(paths: list[Path]) -> list[tuple[int, int]]:
+    """(width, height) of every image from its header: an unreadable file is named before
+    training starts, not deep inside a loader worker."""
+    return [image_size(p) for p in paths]
+
+
 def _stem_key(path: Path, base: Path) -> str:
     return str(path.relative_to(base).with_suffix(""))
 
@@ -100,6 +106,7 @@ class PairedFolder(Dataset):
             self.items = [(p, None) for p in _images(base, _dir(root))]  # side-by-side AB
         if max_images:
             self.items = self.items[:max_images]
+        readable([p for pair in self.items for p in pair if p is not None])
         self.swap = direction == "BtoA"
         self.crop_size = crop_size
         self.cache = ImageCache(load_size)
@@ -148,6 +155,7 @@ class UnpairedFolder(Dataset):
         self.a, self.b = _images(dirs[0]), _images(dirs[1])
         if max_images:
             self.a, self.b = self.a[:max_images], self.b[:max_images]
+        readable(self.a + self.b)
         if direction == "BtoA":
             self.a, self.b = self.b, self.a
         self.cache = ImageCache(load_size)
@@ -199,7 +207,7 @@ class SRFolder(Dataset):
         for lr_path, hr_path in self.items:
             w, h = image_size(hr_path)
             if lr_path is not None:
-                lw, lh = image_size(lr_path)
+                (lw, lh), = readable([lr_path])
                 if (lw * self.scale, lh * self.scale) != (w, h):
                     raise UserError(f"{hr_path} is {w}x{h} but {lr_path} is {lw}x{lh}: with data.scale={self.scale} "
                                     f"the HR image must be {lw * self.scale}x{lh * self.scale}")
