@@ -161,3 +161,25 @@ def test_truncated_image_in_a_loader_worker_is_one_line(tmp_path):
     assert p.returncode == 2
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and "b.png" in lines[0] and "truncated" in lines[0], p.stderr
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_16bit_reader_applies_exif_orientation_like_pillow(tmp_path, orientation):
+    from PIL import ImageOps
+
+    from i2i.data.io import _orient
+    x = np.random.default_rng(orientation).integers(0, 255, (5, 7, 3), dtype=np.uint8)
+    img = Image.fromarray(x)
+    exif = img.getexif()
+    exif[0x0112] = orientation
+    img.save(tmp_path / "o.png", exif=exif)
+    assert np.array_equal(_orient(x, orientation), np.asarray(ImageOps.exif_transpose(Image.open(tmp_path / "o.png"))))
+
+
+def test_16bit_png_keeps_its_icc_profile(tmp_path):
+    from PIL import ImageCms
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
+    a = np.random.default_rng(0).random((6, 7, 3)).astype(np.float32)
+    write_image(tmp_path / "x.png", a, bits=16, icc=icc)
+    back = read_image(tmp_path / "x.png")
+    assert back.bits == 16 and back.icc == icc and np.abs(back.rgb - a).max() < 1e-4

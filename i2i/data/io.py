@@ -8,7 +8,9 @@ name the file.
 from __future__ import annotations
 
 import os
+import struct
 import tempfile
+import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +67,7 @@ def read_image(path) -> ImageData:
         with Image.open(path) as im:
             icc = im.info.get("icc_profile")
             if deep is not None:
-                return _split_alpha(deep, 16, icc)
+                return _split_alpha(_orient(deep, im.getexif().get(0x0112, 1)), 16, icc)
             im = ImageOps.exif_transpose(im)
             return _split_alpha(_pil_to_array(im), 8, icc)
 
@@ -97,6 +99,23 @@ def _read_16bit(path: Path) -> np.ndarray | None:
     if a.ndim == 2:
         return a[..., None]
     return a[..., [2, 1, 0, 3][: a.shape[2]]]  # BGR(A) -> RGB(A)
+
+
+def _orient(a: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (1-8) to an H x W x C array, as ImageOps.exif_transpose does
+    for the 8-bit path (OpenCV's 16-bit reader ignores the tag)."""
+    ops = {2: lambda x: x[:, ::-1], 3: lambda x: x[::-1, ::-1], 4: lambda x: x[::-1],
+           5: lambda x: x.swapaxes(0, 1), 6: lambda x: np.rot90(x, -1),
+           7: lambda x: x[::-1, ::-1].swapaxes(0, 1), 8: lambda x: np.rot90(x, 1)}
+    return np.ascontiguousarray(ops[orientation](a)) if orientation in ops else a
+
+
+def _png_with_icc(png: bytes, icc: bytes) -> bytes:
+    """Insert an iCCP chunk after IHDR (OpenCV, which writes 16-bit PNGs, cannot)."""
+    data = b"ICC profile\0\0" + zlib.compress(icc)
+    chunk = struct.pack(">I", len(data)) + b"iCCP" + data + struct.pack(">I", zlib.crc32(b"iCCP" + data))
+    ihdr_end = 8 + 8 + 13 + 4  # signature, IHDR length + type, IHDR data, CRC
+    return png[:ihdr_end] + chunk + png[ihdr_end:]
 
 
 def _pil_to_array(im: Image.Image) -> np.ndarray:
@@ -145,6 +164,11 @@ def write_image(path, rgb: np.ndarray, alpha: np.ndarray | None = None, bits: in
                 q = q[..., [2, 1, 0, 3][: q.shape[2]]]  # RGB(A) -> BGR(A) for OpenCV
             if not cv2.imwrite(tmp, q[..., 0] if q.shape[2] == 1 else q):
                 raise UserError(f"cannot write {path}")
+            if icc and _format(path) == "PNG":
+                with open(tmp, "rb") as f:
+                    png = f.read()
+                with open(tmp, "wb") as f:
+                    f.write(_png_with_icc(png, icc))
         else:
             q = np.round(a * 255).astype(np.uint8)
             mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[q.shape[2]]
