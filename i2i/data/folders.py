@@ -81,17 +81,21 @@ class ImageCache:
     def __init__(self, load_size: int, budget_bytes: int = 1 << 30):
         self.load_size, self.budget, self.used, self.store = load_size, budget_bytes, 0, {}
 
-    def get(self, path: Path) -> np.ndarray:
+    def raw(self, path: Path) -> np.ndarray:
+        """H x W x 3 uint8 (cached or not, so results never depend on the cache)."""
         hit = self.store.get(path)
-        if hit is not None:
-            return hit.astype(np.float32) / 255.0
-        img = read_rgb(path)
-        if self.load_size:
-            img = scale_shorter_side(img, self.load_size)
-        if self.used + img.size <= self.budget:
-            self.store[path] = np.round(np.clip(img, 0, 1) * 255).astype(np.uint8)
-            self.used += img.size
-        return img
+        if hit is None:
+            img = read_rgb(path)
+            if self.load_size:
+                img = scale_shorter_side(img, self.load_size)
+            hit = np.round(np.clip(img, 0, 1) * 255).astype(np.uint8)
+            if self.used + hit.size <= self.budget:
+                self.store[path] = hit
+                self.used += hit.size
+        return hit
+
+    def get(self, path: Path) -> np.ndarray:
+        return _float(self.raw(path))
 
 
 class PairedFolder(Dataset):
@@ -207,7 +211,7 @@ class SRFolder(Dataset):
         for lr_path, hr_path in self.items:
             w, h = image_size(hr_path)
             if lr_path is not None:
-                (lw, lh), = readable([lr_path])
+                lw, lh = image_size(lr_path)
                 if (lw * self.scale, lh * self.scale) != (w, h):
                     raise UserError(f"{hr_path} is {w}x{h} but {lr_path} is {lw}x{lh}: with data.scale={self.scale} "
                                     f"the HR image must be {lw * self.scale}x{lh * self.scale}")
@@ -229,17 +233,22 @@ class SRFolder(Dataset):
         i, seed = key if isinstance(key, tuple) else (key, key)
         lr_path, hr_path = self.items[i]
         rng = np.random.default_rng(seed)
-        hr, c, s = self.cache.get(hr_path), self.crop, self.scale
+        hr, c, s = self.cache.raw(hr_path), self.crop, self.scale  # crop uint8 first: photos are big
+        augment = (self.flip and self.train, self.rot90 and self.train)
         if lr_path is None:
             y, x = self._window(rng, hr.shape[0], hr.shape[1], c)
-            (hr,) = dihedral([hr[y:y + c, x:x + c]], rng, self.flip and self.train, self.rot90 and self.train)
-            lr = self.degrade(np.ascontiguousarray(hr), seed)
+            (hr,) = dihedral([_float(hr[y:y + c, x:x + c])], rng, *augment)
+            lr = self.degrade(hr, seed)
         else:
-            lr = self.cache.get(lr_path)
+            lr = self.cache.raw(lr_path)
             y, x = self._window(rng, lr.shape[0], lr.shape[1], c // s)
-            lr, hr = lr[y:y + c // s, x:x + c // s], hr[y * s:y * s + c, x * s:x * s + c]
-            lr, hr = dihedral([lr, hr], rng, self.flip and self.train, self.rot90 and self.train)
+            lr, hr = _float(lr[y:y + c // s, x:x + c // s]), _float(hr[y * s:y * s + c, x * s:x * s + c])
+            lr, hr = dihedral([lr, hr], rng, *augment)
         return {"A": to_tensor(lr), "B": to_tensor(hr), "path": str(hr_path)}
+
+
+def _float(a: np.ndarray) -> np.ndarray:
+    return a.astype(np.float32) / 255.0
 
 
 class ResumableSampler(Sampler):

@@ -104,7 +104,10 @@ class Trainer:
         if self.ema is not None:
             ema = {k[len(ckpt.EMA_PREFIX + "generators."):]: v.to(self.device) for k, v in tensors.items()
                    if k.startswith(ckpt.EMA_PREFIX)}
-            self.ema.load_state_dict(ema, int(meta.get("ema_updates", state["step"])))
+            if ema:
+                self.ema.load_state_dict(ema, int(meta.get("ema_updates", state["step"])))
+            else:  # train.ema newly switched on: average from the weights as they are now
+                self.ema = EMA(self.pipeline.generators, self.cfg.train.ema)
         for k, o in self.optimizers.items():
             o.load_state_dict(state["optimizers"][k])
         for k, s in self.schedulers.items():
