@@ -235,13 +235,13 @@ def _inherit_generator(cfg: Config, layers, extra, overrides) -> Config:
     """A run started from another run's generator (ESRGAN after its PSNR stage) takes that
     generator's architecture and scale, so the user never repeats them; a key set here that
     contradicts the source is an error rather than a silent mismatch."""
-    from .engine.checkpoint import read_weights, resolve_checkpoint  # (engine imports config)
-    _, meta = read_weights(resolve_checkpoint(cfg.init_from))
+    from .engine.checkpoint import read_metadata, resolve_checkpoint  # (engine imports config)
+    meta = read_metadata(resolve_checkpoint(cfg.init_from))
     source = from_dict(yaml.safe_load(meta["config"]))
     inherited = {"model": {"generator": dataclasses.asdict(source.model.generator)}, "data": {}}
     for key in INHERITED:
         inherited["data"][key.split(".")[1]] = _get(source, key)
-    out = _merged(layers + [inherited], extra, overrides)
+    out = _merged(layers[:1] + [inherited] + layers[1:], extra, overrides)  # the user's YAML can clash too
     keys = [f"model.generator.{k}" for k in _keys(GeneratorConfig)] + list(INHERITED)
     clash = [k for k in keys if _get(out, k) != _get(source, k)]
     if clash:

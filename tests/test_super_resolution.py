@@ -317,3 +317,51 @@ def test_sr_config_errors(hr_dir, override, message):
     with pytest.raises(UserError, match=message):
         cfg = sr_config(hr_dir, 1, override)
         build_pipeline(cfg)
+
+
+# ------------------------------------------------------------------------------ review fixes
+def test_init_from_clash_in_a_user_yaml_is_an_error(sr_run, tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text(f"pipeline: esrgan\ninit_from: {sr_run}\ndata: {{scale: 4}}\n")
+    with pytest.raises(UserError, match=r"data.scale=4 contradicts init_from"):
+        config.load(str(path))
+
+
+def test_crop_must_fit_the_generators_size_multiple(hr_dir, tmp_path):
+    cfg = sr_config(hr_dir, 1, "data.scale=1", "data.crop_size=66")  # x1 RRDB unshuffles by 4
+    with pytest.raises(UserError, match=r"needs a multiple of 4: use --crop-size 64"):
+        make_trainer(cfg, tmp_path / "r")
+
+
+def test_small_blur_and_independent_seeds():
+    from i2i.data.transforms import sub_seeds
+    hr = np.random.default_rng(0).random((32, 32, 3)).astype(np.float32)
+    assert Degradation(4, blur=0.1)(hr, 3).shape == (8, 8, 3)
+    a, b = sub_seeds(7, 3), sub_seeds(8, 3)
+    assert len(set(a + b)) == 6  # no stream shared within a sample or with the next one
+
+
+def test_pixel_losses_use_the_sr_papers_units(hr_dir):
+    """Networks see [-1, 1]; ESRGAN's weights are for [0, 1] images, where L1 is half as large."""
+    p = build_pipeline(sr_config(hr_dir, 1, "loss.l1=1", "loss.mse=1"))
+    fake, real = torch.zeros(1, 3, 8, 8), torch.full((1, 3, 8, 8), 0.5)
+    terms = p.reconstruction_terms(fake, real)
+    assert terms["G_l1"].item() == pytest.approx(0.25) and terms["G_mse"].item() == pytest.approx(0.0625)
+
+
+def test_icc_profile_dropped_when_channels_change(sr_run):
+    from i2i.data.io import ImageData
+    tr = Translator.from_run(sr_run, "cpu")
+    gray = ImageData(np.zeros((4, 4, 1), np.float32), None, 8, b"gray profile")
+    tr.pipeline.keeps_grayscale = False  # as a colourising run would
+    assert tr.finish(np.zeros((8, 8, 3), np.float32), gray).icc is None
+    tr.pipeline.keeps_grayscale = True
+    assert tr.finish(np.zeros((8, 8, 3), np.float32), gray).icc == b"gray profile"
+
+
+def test_tile_windows_cover_without_duplicates():
+    from i2i.inference.tiling import windows_1d
+    for length, tile, overlap in [(40, 4, 16), (100, 32, 8), (33, 32, 0), (500, 256, 16)]:
+        w = windows_1d(length, tile, overlap)
+        starts = [s for s, *_ in w]
+        assert len(starts) == len(set(starts)) and w[0][0] == 0 and w[-1][0] + w[-1][1] == length

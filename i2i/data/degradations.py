@@ -12,6 +12,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from .transforms import sub_seeds
+
 
 def bicubic(img: np.ndarray, height: int, width: int) -> np.ndarray:
     """H x W x C float32 -> height x width x C; antialiased when shrinking (as MATLAB's imresize
@@ -40,23 +42,27 @@ def upscale(lr: np.ndarray, scale: int) -> np.ndarray:
 
 
 class Degradation:
+    """One albumentations Compose per random op, each with its own seed: a shared seed would
+    tie the noise strength to the JPEG quality."""
+
     def __init__(self, scale: int, blur: float = 0.0, noise: float = 0.0, jpeg: int = 0):
         self.scale = scale
-        self.blur = A.Compose([A.GaussianBlur(sigma_limit=(0.2, blur), blur_limit=0, p=1.0)]) if blur > 0 else None
-        after = []
+        self.blur = A.Compose([A.GaussianBlur(sigma_limit=(min(0.2, blur), blur), blur_limit=0, p=1.0)]) \
+            if blur > 0 else None
+        self.after = []
         if noise > 0:
-            after.append(A.GaussNoise(std_range=(0.0, noise / 255.0), mean_range=(0.0, 0.0), p=1.0))
+            self.after.append(A.Compose([A.GaussNoise(std_range=(0.0, noise / 255.0), mean_range=(0.0, 0.0), p=1.0)]))
         if jpeg > 0:
-            after.append(A.ImageCompression(quality_range=(jpeg, 95), compression_type="jpeg", p=1.0))
-        self.after = A.Compose(after) if after else None
+            self.after.append(A.Compose([A.ImageCompression(quality_range=(jpeg, 95), compression_type="jpeg", p=1.0)]))
 
     def __call__(self, hr: np.ndarray, seed: int) -> np.ndarray:
         """HR crop (sides multiples of scale) -> LR, aligned pixel for pixel with the HR grid."""
+        seeds = sub_seeds(seed, 3)
         if self.blur is not None:
-            self.blur.set_random_seed(seed)
+            self.blur.set_random_seed(seeds[0])
             hr = self.blur(image=hr)["image"]
         lr = bicubic(hr, hr.shape[0] // self.scale, hr.shape[1] // self.scale)
-        if self.after is not None:
-            self.after.set_random_seed(seed + 1)
-            lr = np.clip(self.after(image=lr)["image"], 0, 1)
+        for op, s in zip(self.after, seeds[1:]):
+            op.set_random_seed(s)
+            lr = np.clip(op(image=lr)["image"], 0, 1)
         return lr.astype(np.float32)

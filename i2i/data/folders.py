@@ -17,7 +17,7 @@ from torch.utils.data import Dataset, Sampler
 from ..errors import UserError
 from .degradations import Degradation
 from .io import image_size, list_images, read_rgb, to_tensor
-from .transforms import apply, crop_flip, dihedral, scale_shorter_side
+from .transforms import apply, crop_flip, dihedral, scale_shorter_side, sub_seeds
 
 SPLIT_NAMES = {"train": ("train",), "test": ("test", "val")}
 
@@ -172,9 +172,10 @@ class UnpairedFolder(Dataset):
     def __getitem__(self, key):
         i, seed = key if isinstance(key, tuple) else (key, key)
         # B is drawn at random (seeded) so A/B pairings change every epoch, as unpaired data should
-        j = int(np.random.default_rng(seed).integers(len(self.b))) if self.train else i % len(self.b)
-        a, _ = apply(self.transform, seed, self.cache.get(self.a[i]))
-        b, _ = apply(self.transform, seed + 1, self.cache.get(self.b[j]))
+        seed_a, seed_b, seed_j = sub_seeds(seed, 3)
+        j = int(np.random.default_rng(seed_j).integers(len(self.b))) if self.train else i % len(self.b)
+        a, _ = apply(self.transform, seed_a, self.cache.get(self.a[i]))
+        b, _ = apply(self.transform, seed_b, self.cache.get(self.b[j]))
         return {"A": to_tensor(a), "B": to_tensor(b), "path": str(self.a[i])}
 
 
@@ -232,13 +233,14 @@ class SRFolder(Dataset):
     def __getitem__(self, key):
         i, seed = key if isinstance(key, tuple) else (key, key)
         lr_path, hr_path = self.items[i]
-        rng = np.random.default_rng(seed)
+        crop_seed, degrade_seed = sub_seeds(seed, 2)
+        rng = np.random.default_rng(crop_seed)
         hr, c, s = self.cache.raw(hr_path), self.crop, self.scale  # crop uint8 first: photos are big
         augment = (self.flip and self.train, self.rot90 and self.train)
         if lr_path is None:
             y, x = self._window(rng, hr.shape[0], hr.shape[1], c)
             (hr,) = dihedral([_float(hr[y:y + c, x:x + c])], rng, *augment)
-            lr = self.degrade(hr, seed)
+            lr = self.degrade(hr, degrade_seed)
         else:
             lr = self.cache.raw(lr_path)
             y, x = self._window(rng, lr.shape[0], lr.shape[1], c // s)

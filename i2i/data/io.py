@@ -67,9 +67,21 @@ def read_image(path) -> ImageData:
         with Image.open(path) as im:
             icc = im.info.get("icc_profile")
             if deep is not None:
-                return _split_alpha(_orient(deep, im.getexif().get(0x0112, 1)), 16, icc)
+                return _split_alpha(_orient(deep, _orientation(im)), 16, icc)
             im = ImageOps.exif_transpose(im)
             return _split_alpha(_pil_to_array(im), 8, icc)
+
+
+def _orientation(im: Image.Image) -> int:
+    """EXIF orientation without decoding pixels (Pillow's getexif() on a PNG loads the image)."""
+    if im.format == "PNG":
+        raw = im.info.get("exif")
+        if not raw:
+            return 1
+        exif = Image.Exif()
+        exif.load(raw)
+        return exif.get(0x0112, 1)
+    return im.getexif().get(0x0112, 1)
 
 
 def image_size(path) -> tuple[int, int]:
@@ -77,7 +89,7 @@ def image_size(path) -> tuple[int, int]:
     path = Path(path)
     with _reading(path), Image.open(path) as im:
         w, h = im.size
-        if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # rotated by 90 degrees
+        if _orientation(im) in (5, 6, 7, 8):  # rotated by 90 degrees
             w, h = h, w
         return w, h
 
@@ -152,14 +164,13 @@ def write_image(path, rgb: np.ndarray, alpha: np.ndarray | None = None, bits: in
     """Write atomically (temp file + rename). 16-bit goes through OpenCV (Pillow can't)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    a = np.clip(rgb, 0, 1)
-    if alpha is not None:
-        a = np.concatenate([a, np.clip(alpha, 0, 1)[..., None]], axis=2)
+    a = np.concatenate([rgb, alpha[..., None]], axis=2) if alpha is not None else np.array(rgb, np.float32)
+    np.clip(a, 0, 1, out=a)  # one working copy, scaled in place below (SR outputs are large)
     fd, tmp = tempfile.mkstemp(suffix=path.suffix or ".png", dir=path.parent)
     os.close(fd)
     try:
         if bits == 16:
-            q = np.round(a * 65535).astype(np.uint16)
+            q = np.round(np.multiply(a, 65535, out=a), out=a).astype(np.uint16)
             if q.shape[2] >= 3:
                 q = q[..., [2, 1, 0, 3][: q.shape[2]]]  # RGB(A) -> BGR(A) for OpenCV
             if not cv2.imwrite(tmp, q[..., 0] if q.shape[2] == 1 else q):
@@ -170,7 +181,7 @@ def write_image(path, rgb: np.ndarray, alpha: np.ndarray | None = None, bits: in
                 with open(tmp, "wb") as f:
                     f.write(_png_with_icc(png, icc))
         else:
-            q = np.round(a * 255).astype(np.uint8)
+            q = np.round(np.multiply(a, 255, out=a), out=a).astype(np.uint8)
             mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[q.shape[2]]
             img = Image.fromarray(q[..., 0] if q.shape[2] == 1 else q, mode)
             kwargs = {"icc_profile": icc} if icc else {}

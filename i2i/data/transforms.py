@@ -8,6 +8,12 @@ import cv2
 import numpy as np
 
 
+def sub_seeds(seed: int, n: int) -> list[int]:
+    """n independent seeds from one sample seed. Consecutive sample seeds (N, N + 1) must not
+    reuse each other's streams, and neither may two random ops of one sample."""
+    return [int(s) for s in np.random.SeedSequence(int(seed)).generate_state(n)]
+
+
 def scale_shorter_side(img: np.ndarray, size: int) -> np.ndarray:
     h, w = img.shape[:2]
     s = size / min(h, w)
@@ -25,7 +31,7 @@ def crop_flip(crop_size: int, flip: bool, train: bool) -> A.Compose:
 
 
 def apply(transform: A.Compose, seed: int, image: np.ndarray, target: np.ndarray | None = None):
-    transform.set_random_seed(int(seed))
+    transform.set_random_seed(int(seed) % 2 ** 32)
     if target is None:
         return transform(image=image)["image"], None
     out = transform(image=image, target=target)

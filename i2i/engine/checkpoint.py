@@ -54,19 +54,24 @@ def save_weights(path: Path, pipeline, cfg: Config, step: int, ema=None) -> None
     atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
 
 
-def read_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
+def read_weights(path: Path, tensors: bool = True) -> tuple[dict[str, torch.Tensor], dict]:
     path = Path(path)
     if not path.exists():
         raise UserError(f"checkpoint not found: {path}")
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
+            out = {k: f.get_tensor(k) for k in f.keys()} if tensors else {}
     except Exception as e:  # safetensors raises its own error types for bad headers
         raise UserError(f"{path} is not a readable i2i checkpoint (.safetensors): {e}") from None
     if meta.get("format") != "i2i" or "config" not in meta:
         raise UserError(f"{path} is a safetensors file but not an i2i checkpoint (no config in its metadata)")
-    return tensors, meta
+    return out, meta
+
+
+def read_metadata(path: Path) -> dict:
+    """Config, step, schema version: the header alone, no tensors read."""
+    return read_weights(path, tensors=False)[1]
 
 
 def config_of(meta: dict) -> Config:

@@ -46,7 +46,7 @@ def lr_lambda(cfg: Config):
     if t.lr_policy == "cosine":
         return lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
     if t.lr_policy == "multistep":
-        marks = sorted(int(m * total) for m in t.milestones)
+        marks = sorted(max(1, int(m * total)) for m in t.milestones)
         return lambda step: t.gamma ** sum(step >= m for m in marks)
     return lambda step: 1.0 - max(0, step - start) / max(1, total - start + 1)
 
@@ -59,6 +59,10 @@ class Trainer:
         self.pipeline = pipeline.to(self.device)
         self.dataset = dataset
         self.show_progress = show_progress
+        crop, m = cfg.data.crop_size // pipeline.scale, pipeline.size_multiple
+        if crop % m:
+            raise UserError(f"data.crop_size {cfg.data.crop_size} gives {crop} px network inputs, but this "
+                            f"generator needs a multiple of {m}: use --crop-size {(crop // m or 1) * m * pipeline.scale}")
         t = cfg.train
         nets = {"G": pipeline.generators, "D": pipeline.discriminators}
         self.optimizers = {k: torch.optim.Adam(n.parameters(), lr=t.lr, betas=(t.beta1, t.beta2))

@@ -30,11 +30,8 @@ def windows_1d(length: int, tile: int, overlap: int) -> list[tuple[int, int, boo
     size = min(length, tile + 2 * overlap)
     if size == length:
         return [(0, length, False, False)]
-    out = []
-    for core in range(0, length, tile):
-        start = min(max(core - overlap, 0), length - size)
-        out.append((start, size, start > 0, start + size < length))
-    return out
+    starts = sorted({min(max(core - overlap, 0), length - size) for core in range(0, length, tile)})
+    return [(s, size, s > 0, s + size < length) for s in starts]
 
 
 def ramp_weights(size: int, ramp_start: bool, ramp_end: bool, band: int) -> torch.Tensor:

@@ -78,7 +78,8 @@ class Translator:
         alpha = img.alpha
         if alpha is not None and alpha.shape != out.shape[:2]:
             alpha = bicubic(alpha[..., None], out.shape[0], out.shape[1])[..., 0]
-        return ImageData(out, alpha, img.bits, img.icc)
+        icc = img.icc if out.shape[2] == img.rgb.shape[2] else None  # a gray profile cannot describe RGB
+        return ImageData(out, alpha, img.bits, icc)
 
     def translate_images(self, images: list[ImageData], direction: str = "AtoB", tile: int = 0,
                          overlap: int = 16) -> list[ImageData]:

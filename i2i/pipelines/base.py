@@ -15,6 +15,8 @@ class Pipeline(nn.Module):
     directions = ("AtoB",)        # what translate() can do
     direction_hint = ""           # appended to the error for a direction it cannot do
     keeps_grayscale = False       # translate grayscale in -> grayscale out (restoration, SR)
+    image_range = 2.0             # the value range the paper's pixel-loss weights assume: [-1, 1] (pix2pix,
+                                  # CycleGAN) or [0, 1] (SR papers: their L1 is half, their MSE a quarter)
     default_tile = 0              # translate.py --tile default (0 = whole image)
 
     def __init__(self, cfg: Config, training: bool = True):
@@ -104,10 +106,11 @@ class Pipeline(nn.Module):
     def reconstruction_terms(self, fake: torch.Tensor, real: torch.Tensor, prefix: str = "G") -> dict:
         """Paired supervision: L1, MSE and perceptual, each only when weighted."""
         terms = {}
+        unit = self.image_range / 2  # networks see [-1, 1]; weights are in the paper's units
         if self.w.l1 > 0:
-            terms[f"{prefix}_l1"] = self.w.l1 * l1(fake, real)
+            terms[f"{prefix}_l1"] = self.w.l1 * unit * l1(fake, real)
         if self.w.mse > 0:
-            terms[f"{prefix}_mse"] = self.w.mse * mse(fake, real)
+            terms[f"{prefix}_mse"] = self.w.mse * unit ** 2 * mse(fake, real)
         if self.w.perceptual > 0:
             terms[f"{prefix}_vgg"] = self.w.perceptual * self.vgg(fake, real)
         return terms

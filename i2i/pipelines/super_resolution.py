@@ -27,6 +27,7 @@ from .base import Pipeline
 class SuperResolution(Pipeline):
     data_kind = "sr"
     keeps_grayscale = True
+    image_range = 1.0  # ESRGAN's L1 0.01 and SRGAN's MSE are weights for [0, 1] images
     default_tile = 256
     direction_hint = " (super-resolution works one way: low resolution in, high resolution out)"
 
