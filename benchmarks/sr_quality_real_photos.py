@@ -153,11 +153,13 @@ def main(argv=None) -> int:
 
     print(f"\nx{SCALE} on {len(base)} held-out real photos (full size; crop border {SCALE}); "
           f"RRDB ngf 32, 4 blocks, 128 px HR crops, batch {a.batch_size}, lr {a.lr}, CPU {a.threads} threads")
-    print(f"{'method':<32} {'PSNR RGB':>8} {'SSIM RGB':>8} {'PSNR Y':>7} {'SSIM Y':>7} {'dY-PSNR':>8}")
-    base_y = np.mean([r[3] for r in base])
+    print(f"{'method':<32} {'PSNR RGB':>8} {'SSIM RGB':>8} {'PSNR Y':>7} {'SSIM Y':>7} {'dY-PSNR':>8} {'median':>7}")
+    base_y = np.array([r[3] for r in base])
     for name, (rows, _) in table.items():
         m = np.mean([r[1:] for r in rows], axis=0)
-        print(f"{name:<32} {m[0]:>8.2f} {m[1]:>8.4f} {m[2]:>7.2f} {m[3]:>7.4f} {m[2] - base_y:>+8.2f}")
+        gains = np.array([r[3] for r in rows]) - base_y
+        print(f"{name:<32} {m[0]:>8.2f} {m[1]:>8.4f} {m[2]:>7.2f} {m[3]:>7.4f} {gains.mean():>+8.2f} "
+              f"{np.median(gains):>+7.2f}")
     print("\nY-PSNR per photo:")
     names = [r[0] for r in base]
     print(f"{'photo':<14}" + "".join(f"{n.split(' ')[0]:>12}" for n in table))

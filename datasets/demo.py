@@ -64,4 +64,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from i2i.cli import run_cli
+    sys.exit(run_cli(lambda argv: main()))

@@ -201,12 +201,16 @@ def presets() -> list[str]:
 
 
 def load(pipeline: str, overrides: list[str] | None = None, extra: dict | None = None) -> Config:
-    """Build a Config from a preset name or YAML path, then `extra` (flags), then KEY=VALUE overrides."""
+    """Build a Config from a preset name or YAML path, then `extra` (flags), then KEY=VALUE overrides.
+    A YAML file's `pipeline:` key names the preset it modifies."""
     if pipeline.endswith((".yaml", ".yml")) or os.sep in pipeline:
         user = read_yaml(pipeline)
         if "pipeline" not in user:
             raise UserError(f"config file {pipeline} has no 'pipeline:' key (one of: {', '.join(presets())})")
-        layers = [read_yaml(_preset_path(user["pipeline"])), user]
+        # `pipeline:` names the preset to build on (esrgan-psnr, srresnet, ...); the preset says
+        # which pipeline that is
+        preset = {k: v for k, v in user.items() if k != "pipeline"}
+        layers = [read_yaml(_preset_path(str(user["pipeline"]))), preset]
     else:
         layers = [read_yaml(_preset_path(pipeline))]
     cfg = _merged(layers, extra, overrides)

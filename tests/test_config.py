@@ -68,3 +68,10 @@ def test_yaml_without_pipeline_key(tmp_path):
 def test_crop_larger_than_load():
     with pytest.raises(UserError, match="crop_size"):
         config.load("pix2pix", ["data.crop_size=300", "data.load_size=256"])
+
+
+def test_yaml_builds_on_the_preset_its_pipeline_key_names(tmp_path):
+    path = tmp_path / "psnr.yaml"
+    path.write_text("pipeline: esrgan-psnr\nmodel: {generator: {ngf: 16}}\n")
+    c = config.load(str(path))
+    assert c.pipeline == "esrgan" and c.loss.gan == 0 and c.loss.perceptual == 0 and c.model.generator.ngf == 16
