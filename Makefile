@@ -24,6 +24,7 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/throughput.py
+	$(BIN)/python benchmarks/sr_throughput.py
 
 clean:
 	rm -rf $(VENV) checkpoints/demo* datasets/demo_data
