@@ -85,7 +85,7 @@ def train_main(argv=None) -> int:
     trainer = Trainer(pipeline, dataset, cfg, out, resume=a.resume)
     last = trainer.fit()
     print(f"done: step {trainer.step}, {trainer.images_per_second:.2f} images/s; "
-          + ", ".join(f"{k}={v:.3f}" for k, v in last.items()))
+          + ", ".join(f"{k}={v:.3g}" for k, v in last.items()))
     return 0
 
 

@@ -179,7 +179,7 @@ class Trainer:
                     if self.step % t.log_every == 0 or self.step == end:
                         self.logger.scalars(self.step, {**{f"loss/{k}": v for k, v in last.items()},
                                                         "lr": self.schedulers["G"].get_last_lr()[0]})
-                        bar.set_postfix({k: f"{v:.3f}" for k, v in list(last.items())[:4]})
+                        bar.set_postfix({k: f"{v:.3g}" for k, v in list(last.items())[:4]})
                     if self.step % t.sample_every == 0 or self.step == end:
                         self.sample(batch)
                     if self.step % t.save_every == 0:
