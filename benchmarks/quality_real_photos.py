@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -39,9 +37,8 @@ sys.path.insert(0, str(ROOT / "datasets"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from build_demo import degrade, grade, save  # noqa: E402  (the demo's degradation and grade)
-from i2i.data.io import list_images, read_rgb  # noqa: E402
-from real_photos import TEST, fetch_photos, split  # noqa: E402
-from i2i.metrics.quality import psnr, ssim  # noqa: E402
+from i2i.metrics import evaluate_folders, mean_scores  # noqa: E402
+from real_photos import TEST, fetch_photos, run_logged, split  # noqa: E402
 
 SHORT_SIDE = 256
 
@@ -108,24 +105,10 @@ def build_tasks(cache: Path, data: Path) -> dict[str, Path]:
 
 
 # ------------------------------------------------------------------------ train + eval
-def run(cmd: list[str], log: Path) -> float:
-    """Run a CLI command, its output to `log`; returns seconds; raises with the log tail on failure."""
-    t0 = time.time()
-    with open(log, "w") as f:
-        rc = subprocess.run(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT).returncode
-    if rc:
-        tail = "".join(log.read_text().splitlines(keepends=True)[-20:])
-        raise RuntimeError(f"command failed ({rc}): {' '.join(cmd)}\n{tail}")
-    return time.time() - t0
-
-
 def scores(pred_dir: Path, truth_dir: Path) -> tuple[float, float, int]:
-    p, s = [], []
-    for t in list_images(truth_dir):
-        a, b = read_rgb(pred_dir / t.name), read_rgb(t)
-        p.append(psnr(a, b))
-        s.append(ssim(a, b))
-    return float(np.mean(p)), float(np.mean(s)), len(p)
+    rows = evaluate_folders(pred_dir, truth_dir)
+    m = mean_scores(rows)
+    return m["psnr"], m["ssim"], len(rows)
 
 
 def main(argv=None) -> int:
@@ -168,10 +151,10 @@ def main(argv=None) -> int:
                 cmd = [sys.executable, "train.py", name, "--data", str(root), "--out", str(run_dir),
                        "--iters", str(iters), "--batch-size", str(spec["batch"]), *COMMON, *spec["args"], *flags]
                 print(f"[{name} / {setting}] training {iters} steps: {' '.join(cmd[1:])}", flush=True)
-                secs = run(cmd, out / f"{name}_{setting}_{tag}.train.log")
+                secs = run_logged(cmd, out / f"{name}_{setting}_{tag}.train.log")
                 (run_dir / "train_seconds.txt").write_text(f"{secs:.1f}\n")
             secs = float((run_dir / "train_seconds.txt").read_text())
-            run([sys.executable, "translate.py", str(run_dir), str(test_in), "--out", str(pred), "--device", "cpu"],
+            run_logged([sys.executable, "translate.py", str(run_dir), str(test_in), "--out", str(pred), "--device", "cpu"],
                 out / f"{name}_{setting}_{tag}.translate.log")
             p, s, _ = scores(pred, truth)
             rows.append((spec["task"], name, setting, iters, secs, base_p, p, base_s, s, n))

@@ -1,4 +1,5 @@
-"""The real photographs the quality benchmarks train and test on (nothing is committed).
+"""What the two quality benchmarks share: the real photographs they train and test on
+(nothing is committed), and running one CLI step with its output kept in a log.
 
 `../shared/data/real_photos.py` unpacks ~30 photographs and ~110 video frames from Debian's
 opencv-doc package into a cache folder. TEST are the held-out photos every benchmark scores
@@ -9,6 +10,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,3 +48,15 @@ def split(photos: list[Path]) -> tuple[list[Path], list[Path]]:
         raise SystemExit(f"test photos missing: {sorted(missing)}")
     test_families = {family(n) for n in TEST}
     return [p for p in photos if family(p.stem) not in test_families], test
+
+
+def run_logged(cmd: list[str], log: Path) -> float:
+    """Run a CLI command in the repo, its output to `log`; returns seconds; raises with the
+    log's tail on failure."""
+    t0 = time.time()
+    with open(log, "w") as f:
+        rc = subprocess.run(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT).returncode
+    if rc:
+        tail = "".join(log.read_text().splitlines(keepends=True)[-20:])
+        raise RuntimeError(f"command failed ({rc}): {' '.join(cmd)}\n{tail}")
+    return time.time() - t0

@@ -24,9 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -36,22 +34,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from i2i.data.degradations import upscale  # noqa: E402
-from i2i.data.io import list_images, read_image, read_rgb, write_image  # noqa: E402
-from i2i.metrics import psnr, ssim  # noqa: E402
-from real_photos import fetch_photos, split  # noqa: E402
+from i2i.data.io import list_images, read_rgb, write_image  # noqa: E402
+from i2i.metrics import evaluate_folders, psnr  # noqa: E402
+from real_photos import fetch_photos, run_logged, split  # noqa: E402
 
 SCALE = 4
 NET = ["model.generator.ngf=32", "model.generator.num_blocks=4"]
 SETTINGS = {"paper": ["model.generator.residual=false"], "do-no-harm": ["model.generator.residual=true"]}
-
-
-def run(cmd: list[str], log: Path) -> float:
-    t0 = time.time()
-    with open(log, "w") as f:
-        rc = subprocess.run(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT).returncode
-    if rc:
-        raise SystemExit(f"failed ({rc}): {' '.join(cmd)}\n" + "".join(log.read_text().splitlines(True)[-15:]))
-    return time.time() - t0
 
 
 def build_data(cache: Path, data: Path) -> tuple[Path, Path]:
@@ -67,7 +56,7 @@ def build_data(cache: Path, data: Path) -> tuple[Path, Path]:
         for p in test:
             (data / "test_hr").mkdir(parents=True, exist_ok=True)
             shutil.copy(p, data / "test_hr" / p.name)
-        run([sys.executable, "-m", "i2i", "downscale", str(data / "test_hr"), "--scale", str(SCALE),
+        run_logged([sys.executable, "-m", "i2i", "downscale", str(data / "test_hr"), "--scale", str(SCALE),
              "--out", str(data / "test")], data.parent / "downscale.log")
         for p in list_images(data / "test/LR"):
             write_image(data / "bicubic" / p.name, upscale(read_rgb(p), SCALE))
@@ -79,12 +68,9 @@ def build_data(cache: Path, data: Path) -> tuple[Path, Path]:
 
 
 def scores(pred: Path, truth: Path) -> list[tuple]:
-    rows = []
-    for t in list_images(truth):
-        a, b = read_rgb(pred / t.name), read_rgb(t)
-        rows.append((t.stem, psnr(a, b, False, SCALE), ssim(a, b, False, SCALE),
-                     psnr(a, b, True, SCALE), ssim(a, b, True, SCALE)))
-    return rows
+    """(photo, PSNR RGB, SSIM RGB, PSNR Y, SSIM Y) per photo, crop border = the scale."""
+    rgb, y = evaluate_folders(pred, truth, False, SCALE), evaluate_folders(pred, truth, True, SCALE)
+    return [(Path(a["image"]).stem, a["psnr"], a["ssim"], b["psnr"], b["ssim"]) for a, b in zip(rgb, y)]
 
 
 def before_after(run_dir: Path, out: Path) -> None:
@@ -137,14 +123,14 @@ def main(argv=None) -> int:
                    "--crop-size", "128", "--device", "cpu", f"train.lr={a.lr}", "train.log_every=50",
                    "train.save_every=500", "train.sample_every=500", "data.num_workers=1", *NET, *flags]
             print(f"[{setting}] training: {' '.join(cmd[1:])}", flush=True)
-            secs = run(cmd, out / f"{name}.train.log")
+            secs = run_logged(cmd, out / f"{name}.train.log")
             (run_dir / "train_seconds.txt").write_text(f"{secs:.1f}\n")
         secs = float((run_dir / "train_seconds.txt").read_text())
-        run([sys.executable, "translate.py", str(run_dir), str(test / "LR"), "--out", str(pred), "--device", "cpu"],
+        run_logged([sys.executable, "translate.py", str(run_dir), str(test / "LR"), "--out", str(pred), "--device", "cpu"],
             out / f"{name}.translate.log")
         table[f"{setting} ({iters} it, {secs / 60:.1f} min)"] = (scores(pred, test / "HR"), secs)
         whole = out / "pred" / f"{name}_whole"
-        run([sys.executable, "translate.py", str(run_dir), str(test / "LR"), "--out", str(whole), "--device", "cpu",
+        run_logged([sys.executable, "translate.py", str(run_dir), str(test / "LR"), "--out", str(whole), "--device", "cpu",
              "--tile", "0"], out / f"{name}.translate_whole.log")
         diff = max(np.abs(read_rgb(pred / p.name) - read_rgb(p)).max() for p in list_images(whole)) * 255
         print(f"[{setting}] tiled (256 px, overlap 16) vs whole image, max difference: {diff:.1f} / 255", flush=True)

@@ -28,11 +28,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from throughput import maxrss_mib  # noqa: E402  (peak RSS, as the translation benchmark reads it)
+
 SIZES = {1: (250, 250), 4: (500, 500), 12: (1000, 750), 48: (2000, 1500)}  # output MP -> LR input (w, h) at x4
-
-
-def rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def one(mp: int, tile: int, ngf: int, blocks: int, threads: int) -> dict:
@@ -48,12 +46,12 @@ def one(mp: int, tile: int, ngf: int, blocks: int, threads: int) -> dict:
     w, h = SIZES[mp]
     tr.translate_tensor(torch.rand(1, 3, 40, 40) * 2 - 1, tile=tile)  # warm-up
     x = torch.rand(1, 3, h, w) * 2 - 1
-    before = rss_mib()
+    before = maxrss_mib()
     t0 = time.perf_counter()
     out = to_numpy(tr.translate_tensor(x, tile=tile, overlap=16)[0])
     secs = time.perf_counter() - t0
     images = (x.numel() + 2 * out.size) * 4 / 2 ** 20  # input, output tensor, image array
-    return {"secs": secs, "peak": rss_mib(), "before": before, "images": images,
+    return {"secs": secs, "peak": maxrss_mib(), "before": before, "images": images,
             "in_mp": w * h / 1e6, "out_mp": out.shape[0] * out.shape[1] / 1e6}
 
 

@@ -36,10 +36,10 @@ def downscale_main(argv=None) -> int:
     for src, hr_dst in jobs:
         img = read_image(src)
         lr_dst = out / "LR" / hr_dst.relative_to(out / "HR")
-        alpha = None if img.alpha is None else mod_crop(img.alpha[..., None], a.scale)
-        write_image(hr_dst, mod_crop(img.rgb, a.scale), None if alpha is None else alpha[..., 0], img.bits, img.icc)
-        write_image(lr_dst, downscale(img.rgb, a.scale), None if alpha is None else downscale(alpha, a.scale)[..., 0],
-                    img.bits, img.icc)
+        alpha = None if img.alpha is None else mod_crop(img.alpha, a.scale)
+        lr_alpha = None if alpha is None else downscale(alpha[..., None], a.scale)[..., 0]
+        write_image(hr_dst, mod_crop(img.rgb, a.scale), alpha, img.bits, img.icc)
+        write_image(lr_dst, downscale(img.rgb, a.scale), lr_alpha, img.bits, img.icc)
     print(f"wrote {len(jobs)} LR/HR pair(s) to {out}/LR and {out}/HR")
     return 0
 

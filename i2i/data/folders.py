@@ -98,7 +98,16 @@ class ImageCache:
         return _float(self.raw(path))
 
 
-class PairedFolder(Dataset):
+class TranslationFolder(Dataset):
+    """What paired and unpaired folders share: how the config's data keys reach them."""
+
+    @classmethod
+    def from_config(cls, d, split: str, train: bool) -> Dataset:
+        return cls(d.root, split=split, load_size=d.load_size, crop_size=d.crop_size, flip=d.flip,
+                   direction=d.direction, max_images=d.max_images, train=train)
+
+
+class PairedFolder(TranslationFolder):
     def __init__(self, root, split: str = "train", load_size: int = 286, crop_size: int = 256,
                  flip: bool = True, direction: str = "AtoB", max_images: int = 0, train: bool = True):
         base = split_dir(_dir(root), split)
@@ -142,7 +151,7 @@ class PairedFolder(Dataset):
         return {"A": to_tensor(a), "B": to_tensor(b), "path": str(self.items[i][0])}
 
 
-class UnpairedFolder(Dataset):
+class UnpairedFolder(TranslationFolder):
     def __init__(self, root, split: str = "train", load_size: int = 286, crop_size: int = 256,
                  flip: bool = True, direction: str = "AtoB", max_images: int = 0, train: bool = True):
         root = _dir(root)
@@ -189,7 +198,7 @@ class SRFolder(Dataset):
 
     def __init__(self, root, split: str = "train", crop_size: int = 128, scale: int = 4, flip: bool = True,
                  rot90: bool = False, blur: float = 0.0, noise: float = 0.0, jpeg: int = 0, max_images: int = 0,
-                 train: bool = True, **_):
+                 train: bool = True):
         root = _dir(root)
         base = split_dir(root, split)
         if base is None:
@@ -205,6 +214,11 @@ class SRFolder(Dataset):
         self._check_sizes()
         self.cache = ImageCache(0)
         self.degrade = Degradation(scale, blur, noise, jpeg)
+
+    @classmethod
+    def from_config(cls, d, split: str, train: bool) -> Dataset:
+        return cls(d.root, split=split, crop_size=d.crop_size, scale=d.scale, flip=d.flip, rot90=d.rot90,
+                   blur=d.blur, noise=d.noise, jpeg=d.jpeg, max_images=d.max_images, train=train)
 
     def _check_sizes(self) -> None:
         """Header-only checks, so a bad file is named now, not deep inside a loader worker."""
@@ -274,9 +288,4 @@ DATASETS = {"paired": PairedFolder, "unpaired": UnpairedFolder, "sr": SRFolder}
 
 
 def build_dataset(cfg_data, kind: str, split: str = "train", train: bool = True) -> Dataset:
-    d = cfg_data
-    if kind == "sr":
-        return SRFolder(d.root, split=split, crop_size=d.crop_size, scale=d.scale, flip=d.flip, rot90=d.rot90,
-                        blur=d.blur, noise=d.noise, jpeg=d.jpeg, max_images=d.max_images, train=train)
-    return DATASETS[kind](d.root, split=split, load_size=d.load_size, crop_size=d.crop_size, flip=d.flip,
-                          direction=d.direction, max_images=d.max_images, train=train)
+    return DATASETS[kind].from_config(cfg_data, split, train)

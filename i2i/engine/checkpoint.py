@@ -78,6 +78,12 @@ def config_of(meta: dict) -> Config:
     return from_dict(yaml.safe_load(meta["config"]))
 
 
+def ema_state(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The moving average's own state dict (as `EMA.load_state_dict` takes it); empty if none."""
+    prefix = EMA_PREFIX + "generators."
+    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+
 def inference_generators(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The generator weights to translate with: the moving average when the run kept one."""
     ema = {k[len(EMA_PREFIX):]: v for k, v in tensors.items() if k.startswith(EMA_PREFIX)}

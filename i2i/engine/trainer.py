@@ -68,7 +68,7 @@ class Trainer:
         self.optimizers = {k: torch.optim.Adam(n.parameters(), lr=t.lr, betas=(t.beta1, t.beta2))
                            for k, n in nets.items() if len(list(n.parameters()))}
         self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(o, lr_lambda(cfg)) for k, o in self.optimizers.items()}
-        self.ema = EMA(self.pipeline.generators, t.ema) if t.ema > 0 else None
+        self.ema = None
         self.step = 0
         self.logger = RunLogger(self.out)
         self._stop = False
@@ -76,6 +76,10 @@ class Trainer:
             self._resume()
         elif cfg.init_from:
             self._init_from(cfg.init_from)
+        if t.ema > 0 and self.ema is None:
+            # average from the weights as they are now: new, from init_from, or resumed from a run
+            # that kept no average
+            self.ema = EMA(self.pipeline.generators, t.ema)
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "config.yaml").write_text(cfg.to_yaml())
 
@@ -93,8 +97,6 @@ class Trainer:
         tensors, _ = ckpt.read_weights(path)
         gens = {k: v.to(self.device) for k, v in ckpt.inference_generators(tensors).items()}
         ckpt.load_networks(self.pipeline, gens, generators_only=True, source=f"init_from={run}")
-        if self.ema is not None:
-            self.ema = EMA(self.pipeline.generators, self.cfg.train.ema)
 
     def _resume(self) -> None:
         weights = self.out / ckpt.WEIGHTS
@@ -105,13 +107,11 @@ class Trainer:
         if int(meta["step"]) != state["step"]:
             raise UserError(f"--resume: {ckpt.WEIGHTS} (step {meta['step']}) and {ckpt.STATE} (step {state['step']}) disagree")
         ckpt.load_networks(self.pipeline, {k: v.to(self.device) for k, v in tensors.items()})
-        if self.ema is not None:
-            ema = {k[len(ckpt.EMA_PREFIX + "generators."):]: v.to(self.device) for k, v in tensors.items()
-                   if k.startswith(ckpt.EMA_PREFIX)}
-            if ema:
-                self.ema.load_state_dict(ema, int(meta.get("ema_updates", state["step"])))
-            else:  # train.ema newly switched on: average from the weights as they are now
-                self.ema = EMA(self.pipeline.generators, self.cfg.train.ema)
+        saved_ema = ckpt.ema_state(tensors)
+        if self.cfg.train.ema > 0 and saved_ema:
+            self.ema = EMA(self.pipeline.generators, self.cfg.train.ema)
+            self.ema.load_state_dict({k: v.to(self.device) for k, v in saved_ema.items()},
+                                     int(meta.get("ema_updates", state["step"])))
         for k, o in self.optimizers.items():
             o.load_state_dict(state["optimizers"][k])
         for k, s in self.schedulers.items():
