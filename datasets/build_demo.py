@@ -12,6 +12,7 @@ sr/       x4 super-resolution: train = the clean training tiles (low-res inputs 
 """
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -94,8 +95,9 @@ def build(out: Path) -> Path:
 
 def build_sr(out: Path, scale: int = 4) -> None:
     from i2i.data.degradations import downscale, mod_crop, upscale
-    for p in sorted((out / "paired/train/B").iterdir()):
-        save(out / "sr/train" / p.name, np.asarray(Image.open(p)).astype(np.float32) / 255)
+    (out / "sr/train").mkdir(parents=True, exist_ok=True)
+    for p in sorted((out / "paired/train/B").iterdir()):  # the clean tiles, as they are
+        shutil.copyfile(p, out / "sr/train" / p.name)
     for name in TEST:
         hr = mod_crop(photo(name), scale)
         lr = downscale(hr, scale)
