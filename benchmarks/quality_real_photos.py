@@ -1,10 +1,11 @@
 #!/usr/bin/env python
 """Quality on real photographs: do pix2pix and CycleGAN beat "leave the image alone"?
 
-    python benchmarks/quality_real_photos.py [--quick] [--iters N] [--out DIR] [--cache DIR]
+    python benchmarks/quality_real_photos.py [--photos DIR] [--quick] [--iters N] [--out DIR]
 
-1. Real photos: `../shared/data/real_photos.py` unpacks ~30 photographs and ~110 video frames
-   into --cache (default /tmp/i2i_real_photos; nothing is written into the repository).
+1. Real photos: ~30 photographs and ~110 video frames in --photos DIR, as written by
+   `python benchmarks/get_photos.py DIR` (run automatically when DIR lacks them; default
+   /tmp/i2i_real_photos; nothing is written into the repository).
    Every image is scaled so its shorter side is 256 px.
 2. Two tasks built from them (the `degrade`/`grade` of datasets/build_demo.py):
    paired    restoration: A = degraded (faded contrast, yellow cast, sensor noise), B = clean.
@@ -38,7 +39,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from build_demo import degrade, grade, save  # noqa: E402  (the demo's degradation and grade)
 from i2i.metrics import evaluate_folders, mean_scores  # noqa: E402
-from real_photos import TEST, fetch_photos, run_logged, split  # noqa: E402
+from real_photos import TEST, add_photos_argument, fetch_photos, run_logged, split  # noqa: E402
 
 SHORT_SIDE = 256
 
@@ -69,9 +70,9 @@ def load_scaled(path: Path) -> np.ndarray:
     return np.asarray(img).astype(np.float32) / 255.0
 
 
-def build_tasks(cache: Path, data: Path) -> dict[str, Path]:
+def build_tasks(photo_dir: Path, data: Path) -> dict[str, Path]:
     """Write data/paired and data/unpaired (idempotent: skipped when data/.done exists)."""
-    photos, frames = fetch_photos(cache)
+    photos, frames = fetch_photos(photo_dir)
     if (data / ".done").exists():
         return {"paired": data / "paired", "unpaired": data / "unpaired"}
     train_photos, test = split(photos)
@@ -113,7 +114,7 @@ def scores(pred_dir: Path, truth_dir: Path) -> tuple[float, float, int]:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--cache", default="/tmp/i2i_real_photos", help="where the real photos are unpacked")
+    add_photos_argument(ap)
     ap.add_argument("--out", default="/tmp/i2i_bench_quality", help="datasets, runs and translations go here")
     ap.add_argument("--iters", type=int, help="training steps for every run (default: pix2pix 2000, CycleGAN 800)")
     ap.add_argument("--quick", action="store_true", help="smoke test: 20 steps per run")
@@ -125,7 +126,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
 
     out = Path(a.out)
-    tasks = build_tasks(Path(a.cache), out / "data")
+    tasks = build_tasks(Path(a.photos), out / "data")
     env = {**os.environ, "OMP_NUM_THREADS": str(a.threads), "MKL_NUM_THREADS": str(a.threads)}
     os.environ.update(env)
     tag = "quick" if a.quick else (f"it{a.iters}" if a.iters else "default")

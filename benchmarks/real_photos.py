@@ -1,12 +1,17 @@
-"""What the two quality benchmarks share: the real photographs they train and test on
+"""What the quality benchmarks share: the real photographs they train and test on
 (nothing is committed), and running one CLI step with its output kept in a log.
 
-`../shared/data/real_photos.py` unpacks ~30 photographs and ~110 video frames from Debian's
-opencv-doc package into a cache folder. TEST are the held-out photos every benchmark scores
-on; near-duplicates of them (aloeL/aloeR, graf1/graf3, ...) never train.
+`--photos DIR` (every benchmark that needs real photos takes it; default
+/tmp/i2i_real_photos) is a folder made by `benchmarks/get_photos.py DIR`: ~30 photographs
+(DIR/photos) and ~110 video frames (DIR/frames) from OpenCV's sample data. When DIR does not
+hold them yet, get_photos.py is run to fill it. TEST are the held-out photos every benchmark
+scores on; near-duplicates of them (aloeL/aloeR, graf1/graf3, ...) never train.
+
+    python benchmarks/real_photos.py [--photos DIR]     # fetch if needed, print the split
 """
 from __future__ import annotations
 
+import argparse
 import re
 import subprocess
 import sys
@@ -18,9 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 from i2i.data.io import list_images  # noqa: E402
 
-FETCH = Path("/work/shared/data/real_photos.py")
-if not FETCH.exists():  # the shared folder beside the checkout
-    FETCH = ROOT.parent / "shared" / "data" / "real_photos.py"
+GET_PHOTOS = ROOT / "benchmarks" / "get_photos.py"
+DEFAULT_PHOTOS = "/tmp/i2i_real_photos"
 
 # Held-out test photos: single shots, varied content (animal fur, fruit, people, insects, ...).
 TEST = ["baboon", "butterfly", "fruits", "home", "messi5", "orange", "smarties", "squirrel_cls"]
@@ -31,12 +35,18 @@ def family(name: str) -> str:
     return re.sub(r"(\d+|[LRAB])$", "", name)
 
 
-def fetch_photos(cache: Path) -> tuple[list[Path], list[Path]]:
-    """(photos, video frames), unpacked into `cache` on first use."""
-    photos, frames = cache / "photos", cache / "frames"
-    if not (photos.is_dir() and len(list_images(photos)) >= 20 and frames.is_dir()):
-        print(f"fetching real photos into {cache} ...", flush=True)
-        subprocess.run([sys.executable, str(FETCH), str(cache)], check=True)
+def add_photos_argument(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--photos", default=DEFAULT_PHOTOS, metavar="DIR",
+                    help="real photos as written by benchmarks/get_photos.py DIR (DIR/photos, DIR/frames); "
+                         f"fetched there when missing (default {DEFAULT_PHOTOS})")
+
+
+def fetch_photos(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(photos, video frames) from `folder`; benchmarks/get_photos.py fills it on first use."""
+    photos, frames = folder / "photos", folder / "frames"
+    if not (photos.is_dir() and len(list_images(photos)) >= 20 and frames.is_dir() and list_images(frames)):
+        print(f"getting real photos into {folder} (benchmarks/get_photos.py) ...", flush=True)
+        subprocess.run([sys.executable, str(GET_PHOTOS), str(folder)], check=True)
     return list_images(photos), list_images(frames)
 
 
@@ -60,3 +70,20 @@ def run_logged(cmd: list[str], log: Path) -> float:
         tail = "".join(log.read_text().splitlines(keepends=True)[-20:])
         raise RuntimeError(f"command failed ({rc}): {' '.join(cmd)}\n{tail}")
     return time.time() - t0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="Fetch the benchmarks' real photos if needed and print the "
+                                             "train / held-out split.")
+    add_photos_argument(ap)
+    a = ap.parse_args(argv)
+    photos, frames = fetch_photos(Path(a.photos))
+    train, test = split(photos)
+    print(f"{a.photos}: {len(photos)} photos, {len(frames)} video frames")
+    print(f"held out ({len(test)}): {', '.join(p.stem for p in test)}")
+    print(f"photos that may train ({len(train)}): {', '.join(p.stem for p in train)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,18 +1,20 @@
 #!/usr/bin/env python
 """Super-resolution quality on real photographs: does a small x4 RRDB beat bicubic?
 
-    python benchmarks/sr_quality_real_photos.py [--iters N] [--setting paper|do-no-harm] [--quick]
+    python benchmarks/sr_quality_real_photos.py [--photos DIR] [--iters N] [--setting paper|do-no-harm]
+                                                [--quick] [--picture]
 
-1. Real photos (benchmarks/real_photos.py): HR training set = the ~20 photos whose family is
+1. Real photos from --photos DIR (benchmarks/get_photos.py DIR; fetched when missing, see
+   benchmarks/real_photos.py): HR training set = the ~20 photos whose family is
    not held out, at full size, plus every 2nd street-video frame and the tree frames;
    test = the 8 held-out photos at full size.
 2. Test pairs are made the way a user would: `python -m i2i downscale` (bicubic x4 with
    antialiasing, HR trimmed to a multiple of 4).
-3. `train.py esrgan-psnr` (the ESRGAN PSNR stage: L1, cosine lr, EMA) with a small RRDB
-   (ngf 32, 4 blocks, growth 16) on 128 px HR crops, CPU, for a fixed number of steps, in
-   one or both generator settings:
-     paper        RRDBNet as published (output from the network alone)
-     do-no-harm   model.generator.residual=true (output = bicubic + learned change)
+3. The ESRGAN PSNR stage (L1, cosine lr, EMA) with a small RRDB (ngf 32, 4 blocks, growth 16)
+   on 128 px HR crops, CPU, for a fixed number of steps, in one or both generator settings:
+     paper        `train.py esrgan-psnr-paper`: RRDBNet as published (output from the network alone)
+     do-no-harm   `train.py esrgan-psnr` (the default, model.generator.residual=true):
+                  output = bicubic + learned change
 4. `translate.py` super-resolves the held-out LR photos (tiles of 256, the default), and
    PSNR/SSIM on RGB and on Y (crop border 4, the SR convention) are printed for bicubic and
    for the model, per photo and averaged.
@@ -36,15 +38,15 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from i2i.data.degradations import upscale  # noqa: E402
 from i2i.data.io import list_images, read_rgb, write_image  # noqa: E402
 from i2i.metrics import evaluate_folders, psnr  # noqa: E402
-from real_photos import fetch_photos, run_logged, split  # noqa: E402
+from real_photos import add_photos_argument, fetch_photos, run_logged, split  # noqa: E402
 
 SCALE = 4
 NET = ["model.generator.ngf=32", "model.generator.num_blocks=4"]
-SETTINGS = {"paper": ["model.generator.residual=false"], "do-no-harm": ["model.generator.residual=true"]}
+SETTINGS = {"paper": "esrgan-psnr-paper", "do-no-harm": "esrgan-psnr"}  # setting -> preset
 
 
-def build_data(cache: Path, data: Path) -> tuple[Path, Path]:
-    photos, frames = fetch_photos(cache)
+def build_data(photo_dir: Path, data: Path) -> tuple[Path, Path]:
+    photos, frames = fetch_photos(photo_dir)
     train, test = split(photos)
     if not (data / ".done").exists():
         shutil.rmtree(data, ignore_errors=True)
@@ -93,7 +95,7 @@ def before_after(run_dir: Path, out: Path) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--cache", default="/tmp/i2i_real_photos")
+    add_photos_argument(ap)
     ap.add_argument("--out", default="/tmp/i2i_bench_sr")
     ap.add_argument("--iters", type=int, default=1500)
     ap.add_argument("--batch-size", type=int, default=16)
@@ -106,29 +108,29 @@ def main(argv=None) -> int:
     os.environ.update(OMP_NUM_THREADS=str(a.threads), MKL_NUM_THREADS=str(a.threads))
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    train, test = build_data(Path(a.cache), out / "data")
+    train, test = build_data(Path(a.photos), out / "data")
     iters = 10 if a.quick else a.iters
     base = scores(out / "data/bicubic", test / "HR")
     table = {"bicubic": (base, 0.0)}
     last = None
-    for setting, flags in SETTINGS.items():
+    for setting, preset in SETTINGS.items():
         if a.setting and setting != a.setting:
             continue
         name = f"rrdb_{setting}_{iters}"
         run_dir, pred = out / "runs" / name, out / "pred" / name
         if not (run_dir / "weights/latest.safetensors").exists():
             shutil.rmtree(run_dir, ignore_errors=True)
-            cmd = [sys.executable, "train.py", "esrgan-psnr", "--data", str(train), "--out", str(run_dir),
+            cmd = [sys.executable, "train.py", preset, "--data", str(train), "--out", str(run_dir),
                    "--scale", str(SCALE), "--iters", str(iters), "--batch-size", str(a.batch_size),
                    "--crop-size", "128", "--device", "cpu", f"train.lr={a.lr}", "train.log_every=50",
-                   "train.save_every=500", "train.sample_every=500", "data.num_workers=1", *NET, *flags]
+                   "train.save_every=500", "train.sample_every=500", "data.num_workers=1", *NET]
             print(f"[{setting}] training: {' '.join(cmd[1:])}", flush=True)
             secs = run_logged(cmd, out / f"{name}.train.log")
             (run_dir / "train_seconds.txt").write_text(f"{secs:.1f}\n")
         secs = float((run_dir / "train_seconds.txt").read_text())
         run_logged([sys.executable, "translate.py", str(run_dir), str(test / "LR"), "--out", str(pred), "--device", "cpu"],
             out / f"{name}.translate.log")
-        table[f"{setting} ({iters} it, {secs / 60:.1f} min)"] = (scores(pred, test / "HR"), secs)
+        table[f"{preset} ({iters} it, {secs / 60:.1f} min)"] = (scores(pred, test / "HR"), secs)
         whole = out / "pred" / f"{name}_whole"
         run_logged([sys.executable, "translate.py", str(run_dir), str(test / "LR"), "--out", str(whole), "--device", "cpu",
              "--tile", "0"], out / f"{name}.translate_whole.log")
@@ -139,18 +141,18 @@ def main(argv=None) -> int:
 
     print(f"\nx{SCALE} on {len(base)} held-out real photos (full size; crop border {SCALE}); "
           f"RRDB ngf 32, 4 blocks, 128 px HR crops, batch {a.batch_size}, lr {a.lr}, CPU {a.threads} threads")
-    print(f"{'method':<32} {'PSNR RGB':>8} {'SSIM RGB':>8} {'PSNR Y':>7} {'SSIM Y':>7} {'dY-PSNR':>8} {'median':>7}")
+    print(f"{'method':<40} {'PSNR RGB':>8} {'SSIM RGB':>8} {'PSNR Y':>7} {'SSIM Y':>7} {'dY-PSNR':>8} {'median':>7}")
     base_y = np.array([r[3] for r in base])
     for name, (rows, _) in table.items():
         m = np.mean([r[1:] for r in rows], axis=0)
         gains = np.array([r[3] for r in rows]) - base_y
-        print(f"{name:<32} {m[0]:>8.2f} {m[1]:>8.4f} {m[2]:>7.2f} {m[3]:>7.4f} {gains.mean():>+8.2f} "
+        print(f"{name:<40} {m[0]:>8.2f} {m[1]:>8.4f} {m[2]:>7.2f} {m[3]:>7.4f} {gains.mean():>+8.2f} "
               f"{np.median(gains):>+7.2f}")
     print("\nY-PSNR per photo:")
     names = [r[0] for r in base]
-    print(f"{'photo':<14}" + "".join(f"{n.split(' ')[0]:>12}" for n in table))
+    print(f"{'photo':<14}" + "".join(f"{n.split(' ')[0]:>19}" for n in table))
     for i, n in enumerate(names):
-        print(f"{n:<14}" + "".join(f"{rows[i][3]:>12.2f}" for rows, _ in table.values()))
+        print(f"{n:<14}" + "".join(f"{rows[i][3]:>19.2f}" for rows, _ in table.values()))
     if a.picture and last is not None:
         before_after(last, ROOT / "docs" / "sr_before_after.png")
     return 0

@@ -45,8 +45,32 @@ def downscale_main(argv=None) -> int:
 
 
 COMMANDS = {"evaluate": evaluate_main, "downscale": downscale_main}
+SUMMARIES = {
+    "evaluate": "PSNR / SSIM of a folder of outputs against a folder of ground truth (--y-channel, --crop-border)",
+    "downscale": "make super-resolution test pairs OUT/LR + OUT/HR from high-resolution photos (bicubic, antialiased)",
+}
+
+
+def usage() -> str:
+    width = max(map(len, COMMANDS))
+    return ("usage: python -m i2i COMMAND [ARGS ...]\n\ncommands:\n"
+            + "".join(f"  {name:<{width}}  {SUMMARIES[name]}\n" for name in COMMANDS)
+            + "\n`python -m i2i COMMAND --help` shows a command's options. Training and translation have\n"
+              "their own entry points: python train.py --help, python translate.py --help.")
+
+
+def main(argv: list[str]) -> int:
+    """--help / -h: the command list, exit 0; no or an unknown command: the same on stderr, exit 2."""
+    if argv and argv[0] in ("-h", "--help"):
+        print(usage())
+        return 0
+    if not argv or argv[0] not in COMMANDS:
+        if argv:
+            print(f"error: unknown command '{argv[0]}'; choose one of: {', '.join(COMMANDS)}", file=sys.stderr)
+        print(usage(), file=sys.stderr)
+        return 2
+    return run_cli(COMMANDS[argv[0]], argv[1:])
+
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
-        sys.exit(f"usage: python -m i2i {{{'|'.join(COMMANDS)}}} ...")
-    sys.exit(run_cli(COMMANDS[sys.argv[1]], sys.argv[2:]))
+    sys.exit(main(sys.argv[1:]))

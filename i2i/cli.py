@@ -1,7 +1,8 @@
 """Command-line front ends behind `train.py` and `translate.py`.
 
 User mistakes surface as `UserError` and are printed as one line ("error: ...") with exit
-status 2; anything else is a bug and keeps its traceback.
+status 2; Ctrl-C / SIGTERM end with 130 / 143 and say what was kept; anything else is a bug
+and keeps its traceback.
 """
 from __future__ import annotations
 
@@ -10,25 +11,47 @@ import sys
 from pathlib import Path
 
 
+EXIT_USER_ERROR, EXIT_SIGINT, EXIT_SIGTERM = 2, 130, 143  # 128 + signal number, as shells report it
+
+
 def run_cli(main, argv=None) -> int:
     from .errors import UserError, one_line
     try:
         return main(argv) or 0
     except UserError as e:
         print(f"error: {one_line(e)}", file=sys.stderr)
-        return 2
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_SIGINT
 
 
 # ---------------------------------------------------------------------------- train
 def train_parser() -> argparse.ArgumentParser:
+    from .config import preset_descriptions
+    presets = preset_descriptions()
+    width = max(map(len, presets))
     p = argparse.ArgumentParser(
         prog="train.py", description="Train an image-to-image GAN on a folder of images.",
-        epilog="KEY=VALUE sets any config key by dotted path, e.g. model.generator.ngf=32 loss.l1=50")
-    p.add_argument("pipeline", help="preset name (pix2pix, cyclegan, ...) or a YAML config path")
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="presets (i2i/configs/NAME.yaml):\n"
+        + "".join(f"  {name:<{width}}  {text}\n" for name, text in presets.items())
+        + "\nKEY=VALUE sets any config key by dotted path, e.g. model.generator.ngf=32 loss.l1=50.\n"
+        "The SR presets train paper-sized nets for 200,000-1,000,000 steps; on a CPU start small, e.g.\n"
+        "  python train.py pix2pix --data DIR --out checkpoints/NAME --iters 2000 model.generator.ngf=16 \\\n"
+        "      model.discriminator.ndf=16 model.generator.residual=true model.generator.upsample=resize\n"
+        "CPU threads: train.threads=N; 0 (default) = OMP_NUM_THREADS if set, else the cores divided among\n"
+        "the i2i processes already running.\n"
+        "\nexit status: 0 done; 2 a user error (one line); 130 (Ctrl-C) / 143 (SIGTERM) interrupted after\n"
+        "saving: continue with --resume. An --out that already holds a run is refused unless --resume.")
+    p.add_argument("pipeline", metavar="PIPELINE", help="a preset name (listed below) or a YAML config path "
+                   "whose pipeline: key names the preset it builds on")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
     p.add_argument("--data", help="dataset folder (data.root)")
-    p.add_argument("--out", required=True, help="run folder, e.g. checkpoints/NAME")
-    p.add_argument("--iters", type=int, help="training steps (train.iters)")
+    p.add_argument("--out", required=True, help="run folder, e.g. checkpoints/NAME (refused if it holds a run, "
+                   "unless --resume)")
+    p.add_argument("--iters", type=int, help="training steps (train.iters: 2000 unless the preset says; the SR "
+                   "presets 200,000-1,000,000)")
     p.add_argument("--batch-size", type=int, help="train.batch_size")
     p.add_argument("--crop-size", type=int, help="data.crop_size")
     p.add_argument("--load-size", type=int, help="data.load_size")
@@ -47,7 +70,8 @@ def _flags_to_config(a) -> dict:
                                  "seed": ("train", "seed"), "scale": ("data", "scale")}.items():
         v = getattr(a, flag)
         if v is not None:
-            extra[section][key] = str(Path(v)) if flag == "data" else v
+            # --data "" stays "" (refused at start), not Path("") == "."
+            extra[section][key] = (str(Path(v).expanduser()) if v else "") if flag == "data" else v
     if a.crop_size is not None and a.load_size is None:
         extra["data"].setdefault("load_size", a.crop_size)  # --crop-size alone means: no extra scaling
     return extra
@@ -78,12 +102,28 @@ def train_main(argv=None) -> int:
         if (out / WEIGHTS).exists():
             raise UserError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
         cfg = C.load(a.pipeline, a.overrides, _flags_to_config(a))
+    if not cfg.data.root:  # Path("") is ".": it would train on whatever folder the shell is in
+        raise UserError("no dataset given: pass --data DIR (or data.root=DIR)")
+    # saved absolute in config.yaml, so --resume reads the same data from any working folder (a
+    # missing folder is left as typed, for the dataset's "not found" error to name it so)
+    if Path(cfg.data.root).expanduser().is_dir():
+        cfg.data.root = str(Path(cfg.data.root).expanduser().resolve())
+    from .files import writable_dir
+    from .runtime import set_threads
+    writable_dir(out, "--out")
+    note = set_threads(cfg.train.threads)
+    if note:
+        print(note)
     torch.manual_seed(cfg.train.seed)
     pipeline = build_pipeline(cfg)
-    dataset = build_dataset(cfg.data, pipeline.data_kind)
+    dataset = build_dataset(cfg.data, pipeline.data_kind, exclude=[out])  # never its own samples
     print(f"{cfg.pipeline}: {len(dataset)} training images from {cfg.data.root}; run folder {out}")
     trainer = Trainer(pipeline, dataset, cfg, out, resume=a.resume)
     last = trainer.fit()
+    if trainer.interrupted:
+        print(f"interrupted at step {trainer.step} of {cfg.train.iters}; saved to {out}; "
+              f"continue with: train.py {a.pipeline} --out {out} --resume", file=sys.stderr)
+        return 128 + int(trainer.interrupted)
     print(f"done: step {trainer.step}, {trainer.images_per_second:.2f} images/s; "
           + ", ".join(f"{k}={v:.3g}" for k, v in last.items()))
     return 0
@@ -91,31 +131,42 @@ def train_main(argv=None) -> int:
 
 # ------------------------------------------------------------------------ translate
 def translate_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="translate.py", description="Translate images with a trained run.")
+    p = argparse.ArgumentParser(
+        prog="translate.py", description="Translate (or super-resolve) images with a trained run.",
+        epilog="Outputs overwrite files of the same name in --out; inputs are never overwritten. "
+        "exit status: 0 all written; 1 some inputs skipped (each named); 2 a user error (one line).")
     p.add_argument("run", help="run folder (checkpoints/NAME) or a .safetensors checkpoint")
     p.add_argument("inputs", nargs="+", help="image files and/or folders (searched recursively)")
-    p.add_argument("--out", required=True, help="output folder; outputs mirror the inputs' relative paths (PNG)")
+    p.add_argument("--out", required=True, help="output folder; outputs mirror the inputs' relative paths (PNG) "
+                   "and replace files of the same name there")
     p.add_argument("--direction", default="AtoB", choices=["AtoB", "BtoA"])
     p.add_argument("--batch-size", type=int, default=1, help="images of equal size are batched together")
     p.add_argument("--device", default="auto")
     p.add_argument("--tile", type=int, help="run images larger than this (input pixels) in blended tiles, "
                    "bounding memory; 0 = whole image (default: 256 for super-resolution, else 0)")
+    p.add_argument("--threads", type=int, default=0,
+                   help="CPU threads (0 = auto: OMP_NUM_THREADS, else the cores shared among running i2i processes)")
     p.add_argument("--tile-overlap", type=int, default=16,
                    help="context pixels each tile reads beyond its own area, blended with its neighbours")
     return p
 
 
 def collect_inputs(inputs: list[str], out: Path) -> list[tuple[Path, Path]]:
-    """(source, destination) pairs: folders keep their relative layout, files their name."""
-    from .data.io import is_image, list_images
+    """(source, destination) pairs: folders keep their relative layout, files their name. A
+    folder scan skips --out and run folders, so earlier outputs are never translated again."""
+    from .data.io import is_image, is_run_folder, list_images
     from .errors import UserError
     jobs = []
+    out_real = out.resolve()
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            files = list_images(p)
+            inside_out = out_real == p.resolve() or out_real in p.resolve().parents
+            files = [] if inside_out else list_images(p, exclude=[out])
             if not files:
-                raise UserError(f"no images in folder {p}")
+                why = (f" (it is inside --out {out}, whose files are never inputs)" if inside_out else
+                       " (it is a training run folder; pass its samples/ folder or images)" if is_run_folder(p) else "")
+                raise UserError(f"no images in folder {p}{why}")
             jobs += [(f, out / f.relative_to(p).with_suffix(".png")) for f in files]
         elif p.is_file():
             if not is_image(p):
@@ -145,31 +196,52 @@ def translate_main(argv=None) -> int:
     if a.batch_size < 1:
         raise UserError("--batch-size must be >= 1")
     out = Path(a.out)
-    if (a.tile is not None and a.tile < 0) or a.tile_overlap < 0:
-        raise UserError("--tile and --tile-overlap must be >= 0")
+    if (a.tile is not None and a.tile < 0) or a.tile_overlap < 0 or a.threads < 0:
+        raise UserError("--tile, --tile-overlap and --threads must be >= 0")
+    from .files import writable_dir
+    from .runtime import set_threads
+    set_threads(a.threads)
     tr = Translator.from_run(a.run, a.device)
     tr.check_direction(a.direction)
     tile = tr.pipeline.default_tile if a.tile is None else a.tile
     jobs = collect_inputs(a.inputs, out)
-    failed = 0
+    writable_dir(out, "--out")
+    failed = written = 0
     pending: list = []
 
     def flush():
-        for (src, dst), res in zip([j for j, _ in pending], tr.translate_images([im for _, im in pending], a.direction, tile, a.tile_overlap)):
+        nonlocal written
+        images = [im for _, im in pending]
+        try:
+            results = tr.translate_images(images, a.direction, tile, a.tile_overlap)
+        except (RuntimeError, MemoryError) as e:
+            if not isinstance(e, MemoryError) and "memory" not in str(e).lower():
+                raise
+            h, w = images[0].rgb.shape[:2]
+            fix = f"use a smaller --tile (now {tile})" if tile else "use --tile 256 to run it in blended tiles"
+            raise UserError(f"out of memory translating {pending[0][0][0]} ({w}x{h}): {fix}"
+                            + (" or --batch-size 1" if len(images) > 1 else "")) from None
+        for (src, dst), res in zip([j for j, _ in pending], results):
             write_image(dst, res.rgb, res.alpha, res.bits, res.icc)
+            written += 1
         pending.clear()
 
-    for src, dst in tqdm(jobs, desc="translate", unit="img", dynamic_ncols=True):
-        try:
-            img = read_image(src)
-        except UserError as e:
-            tqdm.write(f"skipped: {e}")
-            failed += 1
-            continue
-        if pending and (pending[0][1].rgb.shape != img.rgb.shape or len(pending) >= a.batch_size):
+    try:
+        for src, dst in tqdm(jobs, desc="translate", unit="img", dynamic_ncols=True):
+            try:
+                img = read_image(src)
+            except UserError as e:
+                tqdm.write(f"skipped: {e}")
+                failed += 1
+                continue
+            if pending and (pending[0][1].rgb.shape != img.rgb.shape or len(pending) >= a.batch_size):
+                flush()
+            pending.append(((src, dst), img))
+        if pending:
             flush()
-        pending.append(((src, dst), img))
-    if pending:
-        flush()
-    print(f"wrote {len(jobs) - failed} image(s) to {out}" + (f"; {failed} skipped" if failed else ""))
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: wrote {written} of {len(jobs)} image(s) to {out} (each one whole); "
+              f"run the same command again to redo them", file=sys.stderr)
+        return EXIT_SIGINT
+    print(f"wrote {written} image(s) to {out}" + (f"; {failed} skipped" if failed else ""))
     return 1 if failed else 0

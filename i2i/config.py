@@ -1,12 +1,28 @@
 """Config schema (dataclasses), YAML presets, dotted KEY=VALUE overrides, strict validation.
 
-Every default lives here or in a preset YAML (`i2i/configs/<pipeline>.yaml`). A preset and a
+Every default lives here or in a preset YAML (`i2i/configs/<preset>.yaml`). A preset and a
 user YAML are partial dicts merged onto the schema; unknown keys are errors listing the keys
 that exist, so a typo never silently trains the wrong model.
+
+Presets. `i2i/configs/NAME.yaml` is the preset NAME; its first comment line is the one-line
+description `train.py --help` lists. A preset either names its pipeline (`pipeline: esrgan`)
+or builds on another preset with a top-level `based_on: OTHER` and then holds only the keys
+that differ: `esrgan-psnr-paper.yaml` is `based_on: esrgan-psnr` plus
+`model: {generator: {residual: false}}`. Chains may be longer (loops are an error). Merging
+follows the schema: a section (model, model.generator, loss, ...) is merged key by key, any
+other value (a list, `loss.vgg_layers`) is replaced whole. A user YAML names the preset it
+builds on with its `pipeline:` key (or, the same, `based_on:`).
+
+`load()` applies, each over the one before: the schema's defaults; the preset (its `based_on`
+chain, base first); with `init_from=RUN`, the source generator's architecture and scale
+(`_inherit_generator`: these override the preset, so `esrgan` starts from an
+`esrgan-psnr-paper` run with residual: false); the user YAML; the CLI flags (--iters ...);
+the KEY=VALUE overrides. Only the last three can contradict an inherited key, which is an error.
 """
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import typing
 from dataclasses import dataclass, field
@@ -104,6 +120,8 @@ class TrainConfig:
     pool_size: int = 0             # image pool of past fakes for D (CycleGAN: 50)
     seed: int = 0
     device: str = "auto"           # auto | cpu | cuda | cuda:N
+    threads: int = 0               # CPU threads; 0 = auto: OMP_NUM_THREADS if set, else the cores divided
+                                   # among the i2i processes already running (see i2i/runtime.py)
     save_every: int = 500
     sample_every: int = 250
     log_every: int = 25
@@ -200,19 +218,67 @@ def presets() -> list[str]:
     return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
 
 
+def preset_descriptions() -> dict[str, str]:
+    """{preset: its YAML's first comment line}, for `train.py --help`."""
+    out = {}
+    for name in presets():
+        lines = (PRESET_DIR / f"{name}.yaml").read_text(encoding="utf-8").splitlines()
+        out[name] = next((ln.lstrip("#").strip() for ln in lines if ln.startswith("#")), "")
+    return out
+
+
+def preset_layer(name: str) -> dict:
+    """Preset `name` as one partial config dict: its YAML over the preset its `based_on:`
+    names, recursively (see the module docstring)."""
+    chain: list[str] = []
+    layers: list[dict] = []
+    while True:
+        if name in chain:
+            raise UserError(f"preset '{chain[0]}': based_on loops ({' -> '.join(chain + [name])})")
+        chain.append(name)
+        data = read_yaml(_preset_path(name))
+        base = data.pop("based_on", None)
+        layers.insert(0, data)
+        if base is None:
+            break
+        name = str(base)
+    out: dict = {}
+    for layer in layers:
+        out = _overlay(out, layer, Config)
+    return out
+
+
+def _overlay(base: dict, top: dict, dc) -> dict:
+    """`top` over `base`, merging the schema's sections key by key and replacing other values
+    whole (so a preset's `loss.vgg_layers` replaces its base's rather than adding to it)."""
+    out = dict(base)
+    hints = typing.get_type_hints(dc)
+    for key, value in top.items():
+        sub = hints.get(key)
+        if dataclasses.is_dataclass(sub) and isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _overlay(out[key], value, sub)
+        else:
+            out[key] = value
+    return out
+
+
 def load(pipeline: str, overrides: list[str] | None = None, extra: dict | None = None) -> Config:
     """Build a Config from a preset name or YAML path, then `extra` (flags), then KEY=VALUE overrides.
-    A YAML file's `pipeline:` key names the preset it modifies."""
+    A YAML file's `pipeline:` (or `based_on:`) key names the preset it modifies."""
     if pipeline.endswith((".yaml", ".yml")) or os.sep in pipeline:
         user = read_yaml(pipeline)
-        if "pipeline" not in user:
+        names = {str(user[k]) for k in ("pipeline", "based_on") if k in user}
+        if not names:
             raise UserError(f"config file {pipeline} has no 'pipeline:' key (one of: {', '.join(presets())})")
+        if len(names) > 1:
+            raise UserError(f"config file {pipeline}: 'pipeline: {user['pipeline']}' and 'based_on: "
+                            f"{user['based_on']}' disagree; keep one (both name the preset it builds on)")
         # `pipeline:` names the preset to build on (esrgan-psnr, srresnet, ...); the preset says
         # which pipeline that is
-        preset = {k: v for k, v in user.items() if k != "pipeline"}
-        layers = [read_yaml(_preset_path(str(user["pipeline"]))), preset]
+        preset = {k: v for k, v in user.items() if k not in ("pipeline", "based_on")}
+        layers = [preset_layer(names.pop()), preset]
     else:
-        layers = [read_yaml(_preset_path(pipeline))]
+        layers = [preset_layer(pipeline)]
     cfg = _merged(layers, extra, overrides)
     if cfg.init_from:
         cfg = _inherit_generator(cfg, layers, extra, overrides)
@@ -291,6 +357,7 @@ def validate(cfg: Config) -> None:
     _choice(cfg.model.generator.upsample, ["transpose", "resize", "pixelshuffle"], "model.generator.upsample")
     _choice(cfg.model.generator.norm, list(NORMS), "model.generator.norm")
     _choice(cfg.model.discriminator.norm, list(NORMS), "model.discriminator.norm")
+    _check_numbers(cfg)
     d = cfg.data
     if d.load_size and d.crop_size > d.load_size:
         raise UserError(f"data.crop_size ({d.crop_size}) is larger than data.load_size ({d.load_size})")
@@ -307,3 +374,49 @@ def validate(cfg: Config) -> None:
         raise UserError(f"train.ema must be in [0, 1) (0 = off; 0.999 as in ESRGAN), got {cfg.train.ema}")
     if not all(isinstance(m, (int, float)) and 0 < m < 1 for m in cfg.train.milestones):
         raise UserError(f"train.milestones must be fractions of train.iters in (0, 1), got {cfg.train.milestones}")
+
+
+def _number(key: str, value, low: float, high: float = math.inf, low_open: bool = False, high_open: bool = False,
+            hint: str = "") -> None:
+    """One range check: NaN and infinities fail every range."""
+    ok = math.isfinite(value) and (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+    if not ok:
+        if math.isinf(high):
+            want = f"{'>' if low_open else '>='} {low:g}"
+        else:
+            want = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise UserError(f"config key '{key}' is {value!r}; it must be a number {want}{hint}")
+
+
+def _check_numbers(cfg: Config) -> None:
+    """Weights finite and >= 0 (a NaN or negative weight would silently drop or invert a term),
+    rates > 0, sizes and counts > 0, so a mistyped value is one line before any work."""
+    for f in dataclasses.fields(LossConfig):
+        v = getattr(cfg.loss, f.name)
+        if isinstance(v, float):
+            _number(f"loss.{f.name}", v, 0, hint=" (0 switches the term off)")
+    for layer, v in cfg.loss.vgg_layers.items():
+        if not isinstance(v, (int, float)) or isinstance(v, bool):
+            raise UserError(f"config key 'loss.vgg_layers.{layer}' must be a number, got {v!r}")
+        _number(f"loss.vgg_layers.{layer}", v, 0)
+    t, m, d = cfg.train, cfg.model, cfg.data
+    _number("train.lr", t.lr, 0, 1, low_open=True, hint=" (e.g. 0.0002)")
+    _number("train.beta1", t.beta1, 0, 1, high_open=True)
+    _number("train.beta2", t.beta2, 0, 1, high_open=True)
+    _number("train.decay_start", t.decay_start, 0, 1)
+    _number("train.gamma", t.gamma, 0, 1, low_open=True)
+    _number("train.threads", t.threads, 0, hint=" (0 = auto)")
+    _number("model.init_gain", m.init_gain, 0, low_open=True)
+    _number("model.generator.ngf", m.generator.ngf, 1)
+    _number("model.generator.dropout", m.generator.dropout, 0, 1, high_open=True)
+    _number("model.generator.num_blocks", m.generator.num_blocks, 0, hint=" (0 = the architecture's default)")
+    _number("model.generator.num_downs", m.generator.num_downs, 0, hint=" (0 = the architecture's default)")
+    _number("model.discriminator.ndf", m.discriminator.ndf, 1)
+    _number("model.discriminator.n_layers", m.discriminator.n_layers, 1)
+    _number("model.discriminator.num_D", m.discriminator.num_D, 1)
+    _number("data.crop_size", d.crop_size, 1, hint=" (pixels)")
+    _number("data.load_size", d.load_size, 0, hint=" (0 = keep the image size)")
+    _number("data.num_workers", d.num_workers, 0, hint=" (0 = load in the main process)")
+    _number("data.max_images", d.max_images, 0, hint=" (0 = all)")
+    _choice(d.in_channels, [1, 3], "data.in_channels")
+    _choice(d.out_channels, [1, 3], "data.out_channels")

@@ -92,7 +92,8 @@ def test_run_folder_contents(demo_data, tmp_path):
     cfg = tiny_config("pix2pix", demo_data / "paired", 7, "train.save_every=3", "train.sample_every=5")
     make_trainer(cfg, tmp_path / "run").fit()
     run = tmp_path / "run"
-    assert (run / "config.yaml").exists() and (run / ckpt.STATE).exists()
+    assert (run / "config.yaml").exists()
+    assert sorted(p.name for p in (run / "weights").iterdir()) == ["latest.safetensors", "state-00000007.pt"]
     _, meta = ckpt.read_weights(run / ckpt.WEIGHTS)
     assert meta["step"] == "7"  # saved at the end although 7 is no multiple of save_every
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_0000005.png", "step_0000007.png"]

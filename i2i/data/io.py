@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import UserError
+from ..files import atomic_write
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".gif"}
 Image.MAX_IMAGE_PIXELS = 40_000 ** 2  # photos of any size (SR), but still refuse absurd bombs
@@ -41,9 +41,38 @@ def is_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTS and not path.name.startswith(".")
 
 
-def list_images(folder: Path, recursive: bool = True) -> list[Path]:
-    it = folder.rglob("*") if recursive else folder.iterdir()
-    return sorted(p for p in it if p.is_file() and is_image(p))
+RUN_CONFIG, RUN_SUBFOLDERS = "config.yaml", ("weights", "samples")  # what train.py writes in --out
+
+
+def is_run_folder(path) -> bool:
+    """A training run folder (config.yaml beside weights/ or samples/): its sample grids are
+    never data, so a run kept inside a dataset or an input folder is not read back."""
+    path = Path(path)
+    return (path / RUN_CONFIG).is_file() and any((path / d).is_dir() for d in RUN_SUBFOLDERS)
+
+
+def list_images(folder: Path, recursive: bool = True, exclude=()) -> list[Path]:
+    """Image files under `folder`, sorted. Pruned during the walk, never entered: hidden folders
+    (.git, .venv), run folders (`is_run_folder`) and the folders in `exclude` (held-out splits,
+    an output folder); a run's own samples must not become its training or translation inputs.
+    Symlinked folders are followed (as rglob did), each real folder once."""
+    folder = Path(folder)
+    skip = {os.path.realpath(e) for e in exclude}
+    if is_run_folder(folder) or os.path.realpath(folder) in skip:
+        return []
+    found, seen = [], set()
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:  # a symlink loop, or a second link to a folder already listed
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        dirnames[:] = [d for d in dirnames if recursive and not d.startswith(".")
+                       and os.path.realpath(os.path.join(dirpath, d)) not in skip
+                       and not is_run_folder(os.path.join(dirpath, d))]
+        found += [Path(dirpath, f) for f in filenames
+                  if is_image(Path(f)) and os.path.isfile(os.path.join(dirpath, f))]
+    return sorted(found)
 
 
 @contextmanager
@@ -161,14 +190,12 @@ def read_rgb(path) -> np.ndarray:
 
 def write_image(path, rgb: np.ndarray, alpha: np.ndarray | None = None, bits: int = 8,
                 icc: bytes | None = None) -> None:
-    """Write atomically (temp file + rename). 16-bit goes through OpenCV (Pillow can't)."""
+    """Write atomically (temp file + rename, `i2i.files`). 16-bit goes through OpenCV (Pillow can't)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     a = np.concatenate([rgb, alpha[..., None]], axis=2) if alpha is not None else np.array(rgb, np.float32)
     np.clip(a, 0, 1, out=a)  # one working copy, scaled in place below (SR outputs are large)
-    fd, tmp = tempfile.mkstemp(suffix=path.suffix or ".png", dir=path.parent)
-    os.close(fd)
-    try:
+
+    def write(tmp: str) -> None:
         if bits == 16:
             q = np.round(np.multiply(a, 65535, out=a), out=a).astype(np.uint16)
             if q.shape[2] >= 3:
@@ -186,10 +213,8 @@ def write_image(path, rgb: np.ndarray, alpha: np.ndarray | None = None, bits: in
             img = Image.fromarray(q[..., 0] if q.shape[2] == 1 else q, mode)
             kwargs = {"icc_profile": icc} if icc else {}
             img.save(tmp, format=_format(path), **kwargs)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+
+    atomic_write(path, write)
 
 
 def _format(path: Path) -> str:

@@ -1,11 +1,17 @@
-"""Checkpoints: weights as safetensors (config, step, schema version in its metadata), and a
-separate resume file (optimizers, schedulers, RNG, image pools). Both are written to a temp
-file and renamed, so an interruption never leaves a half-written checkpoint.
-Nothing is ever unpickled beyond `torch.load(weights_only=True)`."""
+"""Checkpoints: weights as safetensors (config, step, schema version and a SHA-256 of the
+tensors in its metadata), and a separate resume file per step (optimizers, schedulers, RNG,
+image pools).
+
+A run must resume after a kill at *any* instant, so the pair is never out of step: the
+resume file is written first under its own step-numbered name (`weights/state-00000500.pt`),
+then the weights file (which names its step) replaces the old one, and only then are older
+resume files deleted. Whatever instant a kill hits, the step the weights name has its resume
+file on disk. Each file is written to a temp file and renamed (`i2i.files`).
+Nothing is ever unpickled beyond `torch.load(weights_only=True)`.
+"""
 from __future__ import annotations
 
-import os
-import tempfile
+import hashlib
 from pathlib import Path
 
 import torch
@@ -15,24 +21,16 @@ from safetensors.torch import save_file
 
 from ..config import SCHEMA_VERSION, Config, from_dict
 from ..errors import UserError
+from ..files import atomic_write
 
 WEIGHTS = Path("weights") / "latest.safetensors"
-STATE = Path("weights") / "latest.state.pt"
+LEGACY_STATE = Path("weights") / "latest.state.pt"  # runs saved before step-numbered resume files
 NET_PREFIXES = ("generators.", "discriminators.")
 EMA_PREFIX = "ema."  # "ema.generators.G...": the moving average of G, preferred for inference
 
 
-def atomic_write(path: Path, write) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+def state_path(out: Path, step: int) -> Path:
+    return Path(out) / "weights" / f"state-{step:08d}.pt"
 
 
 def _cpu(state: dict) -> dict[str, torch.Tensor]:
@@ -46,11 +44,23 @@ def network_state(pipeline: torch.nn.Module, ema=None) -> dict[str, torch.Tensor
     return tensors
 
 
+def checksum(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over names, dtypes, shapes and bytes: a flipped bit is caught on load instead of
+    silently translating every image to black."""
+    h = hashlib.sha256()
+    for k in sorted(tensors):
+        t = tensors[k].detach().cpu().contiguous()
+        h.update(f"{k}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy() if t.numel() else b"")
+    return h.hexdigest()
+
+
 def save_weights(path: Path, pipeline, cfg: Config, step: int, ema=None) -> None:
-    meta = {"format": "i2i", "schema_version": str(SCHEMA_VERSION), "step": str(step), "config": cfg.to_yaml()}
+    tensors = network_state(pipeline, ema)
+    meta = {"format": "i2i", "schema_version": str(SCHEMA_VERSION), "step": str(step), "config": cfg.to_yaml(),
+            "sha256": checksum(tensors)}
     if ema is not None:
         meta["ema_updates"] = str(ema.updates)
-    tensors = network_state(pipeline, ema)
     atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
 
 
@@ -66,6 +76,9 @@ def read_weights(path: Path, tensors: bool = True) -> tuple[dict[str, torch.Tens
         raise UserError(f"{path} is not a readable i2i checkpoint (.safetensors): {e}") from None
     if meta.get("format") != "i2i" or "config" not in meta:
         raise UserError(f"{path} is a safetensors file but not an i2i checkpoint (no config in its metadata)")
+    if tensors and "sha256" in meta and checksum(out) != meta["sha256"]:
+        raise UserError(f"{path} is corrupt (its tensors do not match the checksum saved with them): "
+                        f"copy it again from where it came, or use another checkpoint")
     return out, meta
 
 
@@ -125,10 +138,42 @@ def save_state(path: Path, step: int, optimizers: dict, schedulers: dict, extra:
     atomic_write(path, lambda tmp: torch.save(state, tmp))
 
 
+def save_checkpoint(out: Path, step: int, pipeline, cfg: Config, ema, optimizers: dict, schedulers: dict,
+                    extra: dict) -> None:
+    """Resume file first (its own name), weights second (the switch), old resume files last."""
+    out = Path(out)
+    keep = state_path(out, step)
+    save_state(keep, step, optimizers, schedulers, extra)
+    save_weights(out / WEIGHTS, pipeline, cfg, step, ema)
+    for old in [*out.glob("weights/state-*.pt"), out / LEGACY_STATE]:
+        if old != keep:
+            old.unlink(missing_ok=True)
+
+
 def load_state(path: Path) -> dict:
     if not Path(path).exists():
         raise UserError(f"cannot resume: {path} not found (was the run saved?)")
-    return torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # a truncated or bit-flipped pickle/zip raises many types
+        raise UserError(f"cannot resume: {path} is corrupt ({str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}); "
+                        f"delete the run's weights/ folder to start over, or restore it from a copy") from None
+    if not isinstance(state, dict) or "step" not in state:
+        raise UserError(f"cannot resume: {path} is not an i2i resume file")
+    return state
+
+
+def load_state_for(out: Path, step: int) -> dict:
+    """The resume file that belongs to the weights saved at `step`."""
+    out = Path(out)
+    for path in (state_path(out, step), out / LEGACY_STATE):
+        if path.exists():
+            state = load_state(path)
+            if state["step"] == step:
+                return state
+    found = sorted(p.name for p in out.glob("weights/*.pt"))
+    raise UserError(f"cannot resume: {out / WEIGHTS} is at step {step} but no resume file for that step is in "
+                    f"{out / 'weights'} (found: {', '.join(found) or 'none'})")
 
 
 def resolve_checkpoint(run: str | Path) -> Path:

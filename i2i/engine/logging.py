@@ -6,7 +6,7 @@ from pathlib import Path
 import torch
 from torchvision.utils import save_image
 
-from .checkpoint import atomic_write
+from ..files import atomic_write
 
 
 class RunLogger:

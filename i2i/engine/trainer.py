@@ -3,36 +3,37 @@ device, optimizers, lr schedule, data order, logging, sample grids, checkpoints,
 
 Each step: G step (D frozen) then D step on the fakes G just made (no D step for a
 pipeline without discriminators, e.g. PSNR-oriented super-resolution). Frequencies are
-counted in steps, never in samples, and a run always ends with a saved checkpoint.
+counted in steps, never in samples, and a run always ends with a saved checkpoint: at the
+last step, at Ctrl-C / SIGTERM (after the step in progress), and before an error from the
+data stops it, so no finished step is lost.
 """
 from __future__ import annotations
 
 import math
 import signal
+import sys
 import time
 from pathlib import Path
 
 import torch
+from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from ..config import Config
 from ..data.folders import ResumableSampler
 from ..errors import UserError
+from ..files import remove_stale_temps, write_text
+from ..runtime import resolve_device
 from . import checkpoint as ckpt
 from .ema import EMA
 from .logging import RunLogger
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"train.device={name} but no CUDA device is available (use --device cpu or auto)")
-    try:
-        return torch.device(name)
-    except RuntimeError:
-        raise UserError(f"unknown device '{name}' (use auto, cpu, cuda or cuda:N)") from None
+def _ignore_sigint(worker_id: int) -> None:
+    """Ctrl-C reaches every process of the terminal's group: loader workers leave it to the
+    main process, which finishes the step, saves and stops them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def lr_lambda(cfg: Config):
@@ -63,6 +64,7 @@ class Trainer:
         if crop % m:
             raise UserError(f"data.crop_size {cfg.data.crop_size} gives {crop} px network inputs, but this "
                             f"generator needs a multiple of {m}: use --crop-size {(crop // m or 1) * m * pipeline.scale}")
+        self._check_networks_fit(crop)
         t = cfg.train
         nets = {"G": pipeline.generators, "D": pipeline.discriminators}
         self.optimizers = {k: torch.optim.Adam(n.parameters(), lr=t.lr, betas=(t.beta1, t.beta2))
@@ -72,6 +74,10 @@ class Trainer:
         self.step = 0
         self.logger = RunLogger(self.out)
         self._stop = False
+        self.interrupted = 0  # the signal that stopped training, if one did
+        self.saved_step = -1  # the step the files on disk hold (-1: none yet)
+        for folder in (self.out, self.out / "weights", self.out / "samples"):
+            remove_stale_temps(folder, (".latest.", ".step_"))  # what a killed run was writing
         if resume:
             self._resume()
         elif cfg.init_from:
@@ -80,15 +86,36 @@ class Trainer:
             # average from the weights as they are now: new, from init_from, or resumed from a run
             # that kept no average
             self.ema = EMA(self.pipeline.generators, t.ema)
-        self.out.mkdir(parents=True, exist_ok=True)
-        (self.out / "config.yaml").write_text(cfg.to_yaml())
+        write_text(self.out / "config.yaml", cfg.to_yaml())
+
+    def _check_networks_fit(self, size: int) -> None:
+        """One forward pass of each network on a blank crop (eval mode: no statistics, RNG or
+        pool touched), so a network too deep for the crop is one line now, not a traceback."""
+        nets = [("generator", n, g, size) for n, g in self.pipeline.generators.items()]
+        nets += [("discriminator", n, d, size * self.pipeline.scale) for n, d in self.pipeline.discriminators.items()]
+        for kind, name, net, px in nets:
+            conv = next((m for m in net.modules() if isinstance(m, nn.Conv2d)), None)
+            if conv is None:
+                continue
+            was_training = net.training
+            try:
+                with torch.no_grad():
+                    net.eval()(torch.zeros(1, conv.in_channels, px, px, device=self.device))
+            except RuntimeError as e:
+                if "out of memory" in str(e).lower():
+                    raise UserError(f"out of memory building {kind} {name} for {px} px crops: use a smaller "
+                                    f"--crop-size, --batch-size or model.{kind}.ngf/ndf") from None
+                raise UserError(f"model.{kind} {name} cannot run on {px} px training crops "
+                                f"({str(e).strip().splitlines()[0]}): use fewer layers (e.g. model.{kind}."
+                                f"{'n_layers' if kind == 'discriminator' else 'num_downs'}) or a larger --crop-size") from None
+            finally:
+                net.train(was_training)
 
     # --- checkpoints -------------------------------------------------------------------
     def save(self) -> None:
-        # state first, weights second: weights carry the step a user sees, state must not lag it
-        ckpt.save_state(self.out / ckpt.STATE, self.step, self.optimizers, self.schedulers,
-                        self.pipeline.extra_state())
-        ckpt.save_weights(self.out / ckpt.WEIGHTS, self.pipeline, self.cfg, self.step, self.ema)
+        ckpt.save_checkpoint(self.out, self.step, self.pipeline, self.cfg, self.ema, self.optimizers,
+                             self.schedulers, self.pipeline.extra_state())
+        self.saved_step = self.step
 
     def _init_from(self, run: str) -> None:
         """Start G from another run's generator (its moving average if it kept one): ESRGAN's
@@ -100,12 +127,11 @@ class Trainer:
 
     def _resume(self) -> None:
         weights = self.out / ckpt.WEIGHTS
-        if not weights.exists():
-            raise UserError(f"--resume: no checkpoint in {self.out} ({ckpt.WEIGHTS} missing)")
+        if not weights.exists():  # killed before its first save: nothing to continue, start it again
+            print(f"nothing saved yet in {self.out}: starting from step 0", file=sys.stderr)
+            return
         tensors, meta = ckpt.read_weights(weights)
-        state = ckpt.load_state(self.out / ckpt.STATE)
-        if int(meta["step"]) != state["step"]:
-            raise UserError(f"--resume: {ckpt.WEIGHTS} (step {meta['step']}) and {ckpt.STATE} (step {state['step']}) disagree")
+        state = ckpt.load_state_for(self.out, int(meta["step"]))
         ckpt.load_networks(self.pipeline, {k: v.to(self.device) for k, v in tensors.items()})
         saved_ema = ckpt.ema_state(tensors)
         if self.cfg.train.ema > 0 and saved_ema:
@@ -118,7 +144,7 @@ class Trainer:
             s.load_state_dict(state["schedulers"][k])
         self.pipeline.load_extra_state(state["extra"])
         ckpt.set_rng_state(state["rng"])
-        self.step = state["step"]
+        self.step = self.saved_step = state["step"]
 
     # --- the loop ----------------------------------------------------------------------
     def loader(self) -> DataLoader:
@@ -127,7 +153,7 @@ class Trainer:
         workers = self.cfg.data.num_workers
         return DataLoader(self.dataset, batch_size=t.batch_size, sampler=sampler, num_workers=workers,
                           pin_memory=self.device.type == "cuda", persistent_workers=False,
-                          prefetch_factor=4 if workers else None,
+                          prefetch_factor=4 if workers else None, worker_init_fn=_ignore_sigint if workers else None,
                           generator=torch.Generator().manual_seed(t.seed))  # keeps the global RNG untouched
 
     def _to_device(self, batch: dict) -> dict:
@@ -154,7 +180,13 @@ class Trainer:
         return {k: float(v.detach()) for k, v in {**g_terms, **d_terms}.items()}
 
     def _on_signal(self, signum, frame):
-        self._stop = True
+        if self._stop and signum == signal.SIGINT:  # a second Ctrl-C: stop now, keep the last save
+            raise KeyboardInterrupt
+        self._stop, self.interrupted = True, signum
+        what = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        print(f"\n{what}: saving at the end of this step (step {self.step + 1})... "
+              f"(Ctrl-C again stops at once; the last save, step {self.saved_step}, is kept)",
+              file=sys.stderr, flush=True)
 
     def fit(self, until: int | None = None) -> dict[str, float]:
         """Train to `train.iters` (or stop early at `until`, as an interruption would)."""
@@ -171,22 +203,28 @@ class Trainer:
         bar = tqdm(total=end, initial=self.step, desc="train", disable=not self.show_progress, dynamic_ncols=True)
         start_time, start_step = time.time(), self.step
         try:
-            if self.step < end:
-                for batch in self.loader():
-                    last = self.train_step(self._to_device(batch))
-                    self.step += 1
-                    bar.update(1)
-                    if self.step % t.log_every == 0 or self.step == end:
-                        self.logger.scalars(self.step, {**{f"loss/{k}": v for k, v in last.items()},
-                                                        "lr": self.schedulers["G"].get_last_lr()[0]})
-                        bar.set_postfix({k: f"{v:.3g}" for k, v in list(last.items())[:4]})
-                    if self.step % t.sample_every == 0 or self.step == end:
-                        self.sample(batch)
-                    if self.step % t.save_every == 0:
+            batches = iter(self.loader()) if self.step < end else iter(())
+            while self.step < end and not self._stop:
+                try:
+                    batch = next(batches)
+                except Exception:  # unreadable data etc.: keep every finished step, then stop
+                    if self.step != self.saved_step:
                         self.save()
-                    if self._stop or self.step >= end:
-                        break
-            self.save()
+                        print(f"saved step {self.step} to {self.out} before stopping", file=sys.stderr)
+                    raise
+                last = self.train_step(self._to_device(batch))
+                self.step += 1
+                bar.update(1)
+                if self.step % t.log_every == 0 or self.step == end:
+                    self.logger.scalars(self.step, {**{f"loss/{k}": v for k, v in last.items()},
+                                                    "lr": self.schedulers["G"].get_last_lr()[0]})
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in list(last.items())[:4]})
+                if self.step % t.sample_every == 0 or self.step == end:
+                    self.sample(batch)
+                if self.step % t.save_every == 0:
+                    self.save()
+            if self.step != self.saved_step or not (self.out / ckpt.WEIGHTS).exists():
+                self.save()
         finally:
             bar.close()
             self.logger.close()
@@ -194,8 +232,6 @@ class Trainer:
                 signal.signal(s, h)
         elapsed = time.time() - start_time
         self.images_per_second = (self.step - start_step) * t.batch_size / max(elapsed, 1e-9)
-        if self._stop:
-            print(f"interrupted: saved step {self.step} to {self.out}; continue with --resume")
         return last
 
     def sample(self, batch: dict) -> None:

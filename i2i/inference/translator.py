@@ -16,7 +16,7 @@ from ..config import Config
 from ..data.degradations import bicubic
 from ..data.io import ImageData, to_numpy, to_tensor
 from ..engine import checkpoint as ckpt
-from ..engine.trainer import resolve_device
+from ..runtime import resolve_device
 from ..pipelines import build_pipeline
 from .tiling import tiled
 

@@ -32,7 +32,14 @@ def load_vgg19_state(path: str | None) -> dict:
     if not os.path.exists(path):
         raise UserError(f"VGG19 weights not found at {path}: copy torchvision's {VGG19_FILE} there "
                         f"or set loss.vgg_weights=/path/to/{VGG19_FILE} (nothing is downloaded at run time)")
-    return torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # not a torch file, truncated, or a pickle that is not plain tensors
+        raise UserError(f"VGG19 weights {path} cannot be read ({str(e).strip().splitlines()[0][:120]}): it should be "
+                        f"torchvision's {VGG19_FILE}") from None
+    if not isinstance(state, dict):
+        raise UserError(f"VGG19 weights {path} hold no state dict: it should be torchvision's {VGG19_FILE}")
+    return state
 
 
 class VGGPerceptualLoss(nn.Module):
@@ -44,7 +51,13 @@ class VGGPerceptualLoss(nn.Module):
             raise UserError(f"unknown VGG layer(s) {unknown} in loss.vgg_layers; known: {', '.join(LAYER_INDEX)}")
         net = vgg19(weights=None)
         if weights is not None:
-            net.load_state_dict(load_vgg19_state(weights))
+            state = load_vgg19_state(weights)
+            try:
+                net.load_state_dict(state)
+            except RuntimeError:
+                path = weights or default_vgg_path()
+                raise UserError(f"VGG19 weights {path} do not fit torchvision's VGG19 (wrong network or file): "
+                                f"use torchvision's {VGG19_FILE}") from None
         last = max(LAYER_INDEX[k] for k in layers)
         self.features = net.features[: last + 1].eval()
         for m in self.features:

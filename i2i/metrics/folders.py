@@ -17,12 +17,17 @@ def _rgb(path: Path) -> np.ndarray:
 
 
 def evaluate_folders(pred_dir, truth_dir, y_channel: bool = False, crop_border: int = 0) -> list[dict]:
+    if crop_border < 0:
+        raise UserError(f"--crop-border must be >= 0, got {crop_border}")
     rows = []
     for pred_path, truth_path in match_pairs(Path(pred_dir), Path(truth_dir)):
         pred, truth = _rgb(pred_path), _rgb(truth_path)
         if pred.shape != truth.shape:
             raise UserError(f"{pred_path} is {pred.shape[1]}x{pred.shape[0]} but {truth_path} is "
                             f"{truth.shape[1]}x{truth.shape[0]}")
+        if 2 * crop_border >= min(truth.shape[:2]):
+            raise UserError(f"--crop-border {crop_border} leaves nothing of {truth_path} ({truth.shape[1]}x{truth.shape[0]}); "
+                            f"use less than {min(truth.shape[:2]) // 2} (SR convention: the scale)")
         rows.append({"image": pred_path.relative_to(pred_dir).as_posix(),
                      "psnr": psnr(pred, truth, y_channel, crop_border),
                      "ssim": ssim(pred, truth, y_channel, crop_border)})
