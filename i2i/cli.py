@@ -84,7 +84,7 @@ def train_main(argv=None) -> int:
     from .data import build_dataset
     from .engine import Trainer
     from .errors import UserError
-    from .pipelines import build_pipeline
+    from .pipelines import build_pipeline, pipeline_class
 
     a = train_parser().parse_intermixed_args(argv)
     out = Path(a.out)
@@ -114,9 +114,9 @@ def train_main(argv=None) -> int:
     note = set_threads(cfg.train.threads)
     if note:
         print(note)
+    dataset = build_dataset(cfg.data, pipeline_class(cfg).data_kind, exclude=[out])  # never its own samples
     torch.manual_seed(cfg.train.seed)
-    pipeline = build_pipeline(cfg)
-    dataset = build_dataset(cfg.data, pipeline.data_kind, exclude=[out])  # never its own samples
+    pipeline = build_pipeline(cfg, dataset.meta)
     print(f"{cfg.pipeline}: {len(dataset)} training images from {cfg.data.root}; run folder {out}")
     trainer = Trainer(pipeline, dataset, cfg, out, resume=a.resume)
     last = trainer.fit()
@@ -191,6 +191,7 @@ def translate_main(argv=None) -> int:
     from .data.io import read_image, write_image
     from .errors import UserError
     from .inference import Translator
+    from .pipelines import Request
 
     a = translate_parser().parse_args(argv)
     if a.batch_size < 1:
@@ -202,7 +203,8 @@ def translate_main(argv=None) -> int:
     from .runtime import set_threads
     set_threads(a.threads)
     tr = Translator.from_run(a.run, a.device)
-    tr.check_direction(a.direction)
+    request = Request(direction=a.direction)
+    tr.condition(request, 1)  # a request the run cannot serve stops here, before any image is read
     tile = tr.pipeline.default_tile if a.tile is None else a.tile
     jobs = collect_inputs(a.inputs, out)
     writable_dir(out, "--out")
@@ -213,7 +215,7 @@ def translate_main(argv=None) -> int:
         nonlocal written
         images = [im for _, im in pending]
         try:
-            results = tr.translate_images(images, a.direction, tile, a.tile_overlap)
+            results = tr.translate_images(images, request, tile, a.tile_overlap)
         except (RuntimeError, MemoryError) as e:
             if not isinstance(e, MemoryError) and "memory" not in str(e).lower():
                 raise

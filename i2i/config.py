@@ -26,6 +26,7 @@ import math
 import os
 import typing
 from dataclasses import dataclass, field
+from typing import Optional
 from pathlib import Path
 
 import yaml
@@ -111,6 +112,10 @@ class TrainConfig:
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
+    lr_d: Optional[float] = None   # the discriminators' Adam settings; None = the same as G's
+    beta1_d: Optional[float] = None  # (TTUR: a separate D learning rate)
+    beta2_d: Optional[float] = None
+    d_steps: int = 1               # D updates per G update (StarGAN / WGAN-GP: 5), each on its own batch
     lr_policy: str = "linear"      # linear (constant, then linear to 0) | constant | cosine | multistep
     decay_start: float = 0.5       # linear: fraction of iters after which the lr decays linearly
     milestones: list = field(default_factory=lambda: [0.125, 0.25, 0.5, 0.75])  # multistep: fractions of iters
@@ -152,7 +157,11 @@ def _keys(dc) -> list[str]:
 
 
 def _coerce(value, typ, key: str):
-    """Check a YAML value against the schema's type; ints are accepted where floats are."""
+    """Check a YAML value against the schema's type; ints are accepted where floats are;
+    Optional[T] also takes null."""
+    args = typing.get_args(typ)
+    if type(None) in args:
+        return None if value is None else _coerce(value, next(a for a in args if a is not type(None)), key)
     if typ is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if typ is float and isinstance(value, str):  # YAML reads 1e-3 (no dot) as a string
@@ -406,6 +415,10 @@ def _check_numbers(cfg: Config) -> None:
     _number("train.decay_start", t.decay_start, 0, 1)
     _number("train.gamma", t.gamma, 0, 1, low_open=True)
     _number("train.threads", t.threads, 0, hint=" (0 = auto)")
+    _number("train.d_steps", t.d_steps, 1)
+    for key in ("lr_d", "beta1_d", "beta2_d"):
+        if getattr(t, key) is not None:
+            _number(f"train.{key}", getattr(t, key), 0, 1, low_open=key == "lr_d", high_open=key != "lr_d")
     _number("model.init_gain", m.init_gain, 0, low_open=True)
     _number("model.generator.ngf", m.generator.ngf, 1)
     _number("model.generator.dropout", m.generator.dropout, 0, 1, high_open=True)

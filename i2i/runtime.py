@@ -59,12 +59,15 @@ def is_i2i_command(argv: list[str]) -> bool:
 
 
 def other_i2i_processes() -> int:
-    """i2i processes besides this one (their data-loader workers, whose parent is one of them, not counted)."""
+    """i2i processes besides this one; data-loader workers (forks with their parent's command
+    line) are part of their parent, not counted."""
     if not Path("/proc").is_dir():
         return 0
     me = str(os.getpid())
+    mine = _cmdline(me)
     ours = {p for p in os.listdir("/proc") if p.isdigit() and p != me and is_i2i_command(_cmdline(p))}
-    return len({p for p in ours if _parent(p) not in ours and _parent(p) != me})
+    workers = {p for p in ours if _parent(p) in ours or (_parent(p) == me and _cmdline(p) == mine)}
+    return len(ours - workers)
 
 
 def choose_threads(requested: int, cores: int, others: int, env: str | None) -> int:

@@ -8,7 +8,7 @@ import torch
 from i2i import config
 from i2i.data import build_dataset
 from i2i.engine import Trainer
-from i2i.pipelines import build_pipeline
+from i2i.pipelines import build_pipeline, pipeline_class
 
 TINY = ["model.generator.name=unet", "model.generator.num_downs=5", "model.generator.ngf=8",
         "model.generator.dropout=0", "model.discriminator.ndf=8", "data.num_workers=0",
@@ -20,6 +20,7 @@ def tiny_config(pipeline: str, root: Path, iters: int, *extra: str):
 
 
 def make_trainer(cfg, out: Path, resume: bool = False) -> Trainer:
+    dataset = build_dataset(cfg.data, pipeline_class(cfg).data_kind)
     torch.manual_seed(cfg.train.seed)
-    pipeline = build_pipeline(cfg)
-    return Trainer(pipeline, build_dataset(cfg.data, pipeline.data_kind), cfg, out, resume=resume, show_progress=False)
+    pipeline = build_pipeline(cfg, dataset.meta)
+    return Trainer(pipeline, dataset, cfg, out, resume=resume, show_progress=False)

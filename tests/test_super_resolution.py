@@ -121,11 +121,11 @@ def test_relativistic_generator_step_trains_through_both_sides(hr_dir):
                     "model.discriminator.ndf=8", "model.discriminator.n_layers=3", preset="esrgan-paper")
     p = build_pipeline(cfg)
     batch = {"A": torch.rand(2, 3, 16, 16) * 2 - 1, "B": torch.rand(2, 3, 64, 64) * 2 - 1}
-    g = p.generator_step(batch)
-    assert set(g) == {"G_l1", "G_gan"}
+    g, fakes = p.generator_step(batch)
+    assert set(g) == {"G_l1", "G_gan"} and fakes["B"].shape == batch["B"].shape and not fakes["B"].requires_grad
     g["G_gan"].backward()
     assert p.generators["G"].conv_first.weight.grad.abs().sum() > 0
-    d = p.discriminator_step(batch)
+    d = p.discriminator_step(batch, fakes)
     assert set(d) == {"D_real", "D_fake"} and all(torch.isfinite(v) for v in d.values())
 
 

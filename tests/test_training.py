@@ -72,8 +72,8 @@ def test_sigterm_saves_and_resume_continues(demo_data, tmp_path):
     t = make_trainer(cfg, tmp_path / "run")
     original = t.train_step
 
-    def step_then_signal(batch):
-        out = original(batch)
+    def step_then_signal(batch, d_batches=()):
+        out = original(batch, d_batches)
         if t.step == 1:  # step counter is bumped after train_step returns
             os.kill(os.getpid(), signal.SIGTERM)
         return out

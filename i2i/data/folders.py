@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from ..errors import UserError
 from .degradations import Degradation
+from .meta import DataMeta
 from .io import RUN_CONFIG, RUN_SUBFOLDERS, image_size, is_run_folder, list_images, read_rgb, to_tensor
 from .transforms import apply, crop_flip, dihedral, scale_shorter_side, sub_seeds
 
@@ -122,7 +123,10 @@ class FolderDataset(Dataset):
     """What every folder dataset shares: a sample whose image cannot be decoded is reported once
     and replaced by the next index (with a seed derived from the same one, so a resumed run sees
     the same stream); one bad file among thousands must not end a long run. Only when no index
-    gives a readable sample is the first error raised. Subclasses implement `_sample(i, seed)`."""
+    gives a readable sample is the first error raised. Subclasses implement `_sample(i, seed)`.
+    `meta` is what the folder says the networks must be sized for (domains, classes, ...)."""
+
+    meta = DataMeta()
 
     def _sample(self, i: int, seed: int) -> dict:
         raise NotImplementedError

@@ -20,6 +20,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from ..config import SCHEMA_VERSION, Config, from_dict
+from ..data.meta import DataMeta
 from ..errors import UserError
 from ..files import atomic_write
 
@@ -58,7 +59,7 @@ def checksum(tensors: dict[str, torch.Tensor]) -> str:
 def save_weights(path: Path, pipeline, cfg: Config, step: int, ema=None) -> None:
     tensors = network_state(pipeline, ema)
     meta = {"format": "i2i", "schema_version": str(SCHEMA_VERSION), "step": str(step), "config": cfg.to_yaml(),
-            "sha256": checksum(tensors)}
+            "data_meta": pipeline.meta.to_json(), "sha256": checksum(tensors)}
     if ema is not None:
         meta["ema_updates"] = str(ema.updates)
     atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
@@ -89,6 +90,11 @@ def read_metadata(path: Path) -> dict:
 
 def config_of(meta: dict) -> Config:
     return from_dict(yaml.safe_load(meta["config"]))
+
+
+def data_meta_of(meta: dict) -> DataMeta:
+    """Domains, attributes, classes the run was trained on (none for runs saved before it existed)."""
+    return DataMeta.from_json(meta.get("data_meta"))
 
 
 def ema_state(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -67,7 +67,10 @@ class Trainer:
         self._check_networks_fit(crop)
         t = cfg.train
         nets = {"G": pipeline.generators, "D": pipeline.discriminators}
-        self.optimizers = {k: torch.optim.Adam(n.parameters(), lr=t.lr, betas=(t.beta1, t.beta2))
+        adam = {"G": (t.lr, t.beta1, t.beta2),
+                "D": (t.lr if t.lr_d is None else t.lr_d, t.beta1 if t.beta1_d is None else t.beta1_d,
+                      t.beta2 if t.beta2_d is None else t.beta2_d)}
+        self.optimizers = {k: torch.optim.Adam(n.parameters(), lr=adam[k][0], betas=adam[k][1:])
                            for k, n in nets.items() if len(list(n.parameters()))}
         self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(o, lr_lambda(cfg)) for k, o in self.optimizers.items()}
         self.ema = None
@@ -147,9 +150,14 @@ class Trainer:
         self.step = self.saved_step = state["step"]
 
     # --- the loop ----------------------------------------------------------------------
+    @property
+    def batches_per_step(self) -> int:
+        """A step is one G update; with train.d_steps > 1 each extra D update takes its own batch."""
+        return self.cfg.train.d_steps if "D" in self.optimizers else 1
+
     def loader(self) -> DataLoader:
         t = self.cfg.train
-        sampler = ResumableSampler(len(self.dataset), t.seed, start=self.step * t.batch_size)
+        sampler = ResumableSampler(len(self.dataset), t.seed, start=self.step * t.batch_size * self.batches_per_step)
         workers = self.cfg.data.num_workers
         return DataLoader(self.dataset, batch_size=t.batch_size, sampler=sampler, num_workers=workers,
                           pin_memory=self.device.type == "cuda", persistent_workers=False,
@@ -159,22 +167,33 @@ class Trainer:
     def _to_device(self, batch: dict) -> dict:
         return {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
 
-    def train_step(self, batch: dict) -> dict[str, float]:
-        p, opt_g, opt_d = self.pipeline, self.optimizers["G"], self.optimizers.get("D")
+    def _update(self, group: str, terms: dict[str, torch.Tensor]) -> None:
+        """One optimizer step of a network group on the sum of its loss terms."""
+        opt = self.optimizers[group]
+        opt.zero_grad(set_to_none=True)
+        sum(terms.values()).backward()
+        opt.step()
+
+    def train_step(self, batch: dict, d_batches: list[dict] = ()) -> dict[str, float]:
+        """One G update and `train.d_steps` D updates: first on the extra `d_batches` (with fakes
+        the D step makes itself), last on `batch` with the fakes the G step just made."""
+        p, has_d = self.pipeline, "D" in self.optimizers
+        d_terms = {}
+        for extra in d_batches if has_d else ():
+            p.discriminators.requires_grad_(True)
+            d_terms = p.discriminator_step(extra, None)
+            self._update("D", d_terms)
         p.discriminators.requires_grad_(False)
-        opt_g.zero_grad(set_to_none=True)
-        g_terms = p.generator_step(batch)
+        self.optimizers["G"].zero_grad(set_to_none=True)
+        g_terms, fakes = p.generator_step(batch)
         sum(g_terms.values()).backward()
-        opt_g.step()
+        self.optimizers["G"].step()
         if self.ema is not None:
             self.ema.update(p.generators)
-        d_terms = {}
-        if opt_d is not None:
+        if has_d:
             p.discriminators.requires_grad_(True)
-            opt_d.zero_grad(set_to_none=True)
-            d_terms = p.discriminator_step(batch)
-            sum(d_terms.values()).backward()
-            opt_d.step()
+            d_terms = p.discriminator_step(batch, fakes)
+            self._update("D", d_terms)
         for s in self.schedulers.values():
             s.step()
         return {k: float(v.detach()) for k, v in {**g_terms, **d_terms}.items()}
@@ -206,13 +225,14 @@ class Trainer:
             batches = iter(self.loader()) if self.step < end else iter(())
             while self.step < end and not self._stop:
                 try:
+                    d_batches = [self._to_device(next(batches)) for _ in range(self.batches_per_step - 1)]
                     batch = next(batches)
                 except Exception:  # unreadable data etc.: keep every finished step, then stop
                     if self.step != self.saved_step:
                         self.save()
                         print(f"saved step {self.step} to {self.out} before stopping", file=sys.stderr)
                     raise
-                last = self.train_step(self._to_device(batch))
+                last = self.train_step(self._to_device(batch), d_batches)
                 self.step += 1
                 bar.update(1)
                 if self.step % t.log_every == 0 or self.step == end:

@@ -17,7 +17,7 @@ from ..data.degradations import bicubic
 from ..data.io import ImageData, to_numpy, to_tensor
 from ..engine import checkpoint as ckpt
 from ..runtime import resolve_device
-from ..pipelines import build_pipeline
+from ..pipelines import Request, build_pipeline
 from .tiling import tiled
 
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # BT.601
@@ -31,7 +31,7 @@ class Translator:
     def from_run(cls, run, device: str = "auto") -> "Translator":
         tensors, meta = ckpt.read_weights(ckpt.resolve_checkpoint(run))
         cfg = ckpt.config_of(meta)
-        pipeline = build_pipeline(cfg, training=False)
+        pipeline = build_pipeline(cfg, ckpt.data_meta_of(meta), training=False)
         ckpt.load_networks(pipeline, ckpt.inference_generators(tensors), generators_only=True)
         return cls(pipeline, cfg, resolve_device(device), int(meta.get("step", 0)))
 
@@ -42,23 +42,38 @@ class Translator:
     def check_direction(self, direction: str) -> None:
         self.pipeline.check_direction(direction)
 
+    def condition(self, request: Request | None, n: int) -> dict:
+        """The pipeline's condition for n images: computed once, before padding and tiling, so
+        every tile of an image is translated under the same domain / style / class."""
+        return self.pipeline.condition(request or Request(), n)
+
+    @staticmethod
+    def _cond_rows(cond: dict, i: int, k: int, device) -> dict:
+        """Image i's condition, repeated for a batch of k tiles, on the device."""
+        return {name: v[i:i + 1].expand(k, *v.shape[1:]).to(device) if torch.is_tensor(v) else v
+                for name, v in cond.items()}
+
     @torch.no_grad()
-    def translate_tensor(self, x: torch.Tensor, direction: str = "AtoB", tile: int = 0, overlap: int = 16,
+    def translate_tensor(self, x: torch.Tensor, cond: dict | None = None, tile: int = 0, overlap: int = 16,
                          tile_batch: int = 1) -> torch.Tensor:
         """N x C x H x W in [-1, 1] (on the CPU) -> translated, H*scale x W*scale, on the CPU.
-        tile > 0 runs images larger than tile x tile in blended tiles (one batch of tiles on
-        the device at a time)."""
+        `cond` comes from `condition()` (default: the default request). tile > 0 runs images
+        larger than tile x tile in blended tiles (one batch of tiles on the device at a time)."""
+        cond = self.condition(None, x.shape[0]) if cond is None else cond
         h, w = x.shape[-2:]
         m, s = self.pipeline.size_multiple, self.scale
         ph, pw = (-h) % m, (-w) % m
         if ph or pw:
             mode = "reflect" if ph < h and pw < w else "replicate"
             x = F.pad(x, (0, pw, 0, ph), mode=mode)
-        net = lambda t: self.pipeline.translate(t, direction)  # noqa: E731
         if tile and max(h, w) > tile:
-            y = torch.cat([tiled(net, xi[None], tile, overlap, s, m, self.device, tile_batch) for xi in x])
+            def net_for(i):
+                return lambda t: self.pipeline.translate(t, **self._cond_rows(cond, i, t.shape[0], self.device))
+            y = torch.cat([tiled(net_for(i), xi[None], tile, overlap, s, m, self.device, tile_batch)
+                           for i, xi in enumerate(x)])
         else:
-            y = net(x.to(self.device)).float().cpu()
+            here = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in cond.items()}
+            y = self.pipeline.translate(x.to(self.device), **here).float().cpu()
         return y[..., :h * s, :w * s]
 
     def prepare(self, img: ImageData) -> torch.Tensor:
@@ -81,9 +96,9 @@ class Translator:
         icc = img.icc if out.shape[2] == img.rgb.shape[2] else None  # a gray profile cannot describe RGB
         return ImageData(out, alpha, img.bits, icc)
 
-    def translate_images(self, images: list[ImageData], direction: str = "AtoB", tile: int = 0,
+    def translate_images(self, images: list[ImageData], request: Request | None = None, tile: int = 0,
                          overlap: int = 16) -> list[ImageData]:
         """A batch of same-sized images -> translated images (alpha, bit depth, ICC kept)."""
         x = torch.stack([self.prepare(im) for im in images])
-        y = self.translate_tensor(x, direction, tile, overlap, tile_batch=len(images))
+        y = self.translate_tensor(x, self.condition(request, len(images)), tile, overlap, tile_batch=len(images))
         return [self.finish(to_numpy(t), im) for t, im in zip(y, images)]

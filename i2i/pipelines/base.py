@@ -1,17 +1,44 @@
-"""The Pipeline contract the trainer and the translator rely on (see DESIGN.md)."""
+"""The Pipeline contract the trainer and the translator rely on (see DESIGN.md).
+
+A pipeline says what one G step and one D step compute and how a request becomes a
+condition; the trainer and translator own everything else. Fakes made in the G step are
+*returned* and handed to the D step, never stashed on the pipeline between the two.
+"""
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
 
-from ..config import Config
+from ..config import Config, LossConfig
+from ..data.meta import DataMeta
 from ..errors import UserError
 from ..losses import AdversarialLoss, VGGPerceptualLoss, detach_outputs, feature_matching, gradient_penalty, l1, mse
 from ..registry import PIPELINES
 
 
+# the loss.* keys that weight a term (the others configure one: gan_mode, gp, vgg_*)
+WEIGHT_KEYS = ("gan", "l1", "mse", "cycle", "identity", "perceptual", "feature_matching")
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a user asked for at inference; `condition()` turns it into tensors once per image."""
+    direction: str = "AtoB"
+    domain: str | None = None
+    attrs: dict | None = None
+    style: str = "random"
+    reference: torch.Tensor | None = None
+    label: int | None = None
+    seed: int = 0                 # output k uses seed + k: the same command gives the same pictures
+
+
 class Pipeline(nn.Module):
     data_kind = "paired"          # which folder dataset feeds it
+    input_kind: ClassVar[str] = "image"  # image | labels | none
+    loss_terms: ClassVar[frozenset] = frozenset()  # loss weights it reads; another non-zero one is an error
     directions = ("AtoB",)        # what translate() can do
     direction_hint = ""           # appended to the error for a direction it cannot do
     keeps_grayscale = False       # translate grayscale in -> grayscale out (restoration, SR)
@@ -19,9 +46,10 @@ class Pipeline(nn.Module):
                                   # CycleGAN) or [0, 1] (SR papers: their L1 is half, their MSE a quarter)
     default_tile = 0              # translate.py --tile default (0 = whole image)
 
-    def __init__(self, cfg: Config, training: bool = True):
+    def __init__(self, cfg: Config, meta: DataMeta | None = None, training: bool = True):
         super().__init__()
-        self.cfg, self.w = cfg, cfg.loss
+        self.cfg, self.w, self.meta = cfg, cfg.loss, meta or DataMeta()
+        self._check_loss_weights(cfg.loss)
         self.generators = nn.ModuleDict()
         self.discriminators = nn.ModuleDict()
         self.training_parts = training
@@ -31,22 +59,44 @@ class Pipeline(nn.Module):
                 self.vgg = VGGPerceptualLoss(cfg.loss.vgg_layers, cfg.loss.vgg_weights or "", cfg.loss.vgg_criterion)
 
     # --- the contract -------------------------------------------------------------
-    def generator_step(self, batch: dict) -> dict[str, torch.Tensor]:
+    def generator_step(self, batch: dict) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """(weighted loss terms, detached fakes for the D step)."""
         raise NotImplementedError
 
-    def discriminator_step(self, batch: dict) -> dict[str, torch.Tensor]:
+    def discriminator_step(self, batch: dict, fakes: dict | None = None) -> dict[str, torch.Tensor]:
+        """D's loss terms on real images and `fakes` (None: make them here, without gradients)."""
         raise NotImplementedError
 
     def translate(self, x: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
+        """x under a fixed condition (the keyword arguments `condition()` returned): tile-safe."""
         raise NotImplementedError
+
+    def sample(self, n: int, **cond) -> torch.Tensor:
+        raise UserError(f"a {self.cfg.pipeline} run translates images; it does not sample from noise")
 
     def visuals(self, batch: dict) -> dict[str, torch.Tensor]:
         raise NotImplementedError
+
+    def options(self) -> dict[str, list]:
+        """What a request may name for this run (for translate.py's checks and `i2i info`)."""
+        return {"direction": list(self.directions)}
+
+    def condition(self, request: Request, n: int) -> dict:
+        """The condition for n images, computed once per image before padding or tiling."""
+        self.check_direction(request.direction)
+        return {"direction": request.direction}
 
     def check_direction(self, direction: str) -> None:
         if direction not in self.directions:
             raise UserError(f"this {self.cfg.pipeline} run cannot translate {direction}; it can: "
                             f"{', '.join(self.directions)}{self.direction_hint}")
+
+    def _check_loss_weights(self, loss: LossConfig) -> None:
+        ignored = [k for k in WEIGHT_KEYS if getattr(loss, k) and k not in self.loss_terms]
+        if ignored:
+            k = ignored[0]
+            raise UserError(f"loss.{k}={getattr(loss, k)} is not used by {self.cfg.pipeline} (it reads "
+                            f"{', '.join(f'loss.{t}' for t in sorted(self.loss_terms))}); set loss.{k}=0")
 
     @property
     def size_multiple(self) -> int:
@@ -116,5 +166,9 @@ class Pipeline(nn.Module):
         return terms
 
 
-def build_pipeline(cfg: Config, training: bool = True) -> Pipeline:
-    return PIPELINES.get(cfg.pipeline)(cfg, training=training)
+def pipeline_class(cfg: Config) -> type[Pipeline]:
+    return PIPELINES.get(cfg.pipeline)
+
+
+def build_pipeline(cfg: Config, meta: DataMeta | None = None, training: bool = True) -> Pipeline:
+    return pipeline_class(cfg)(cfg, meta, training=training)

@@ -22,9 +22,10 @@ from .pool import ImagePool
 class CycleGAN(Pipeline):
     data_kind = "unpaired"
     directions = ("AtoB", "BtoA")
+    loss_terms = frozenset({"gan", "cycle", "identity", "feature_matching"})
 
-    def __init__(self, cfg, training: bool = True):
-        super().__init__(cfg, training)
+    def __init__(self, cfg, meta=None, training: bool = True):
+        super().__init__(cfg, meta, training)
         m, d = cfg.model, cfg.data
         self.generators["G_AB"] = build_generator(m.generator, d.in_channels, d.out_channels, m.init, m.init_gain)
         self.generators["G_BA"] = build_generator(m.generator, d.out_channels, d.in_channels, m.init, m.init_gain)
@@ -32,13 +33,11 @@ class CycleGAN(Pipeline):
             self.discriminators["D_A"] = build_discriminator(m.discriminator, d.in_channels, m.init, m.init_gain)
             self.discriminators["D_B"] = build_discriminator(m.discriminator, d.out_channels, m.init, m.init_gain)
         self.pools = {"A": ImagePool(cfg.train.pool_size), "B": ImagePool(cfg.train.pool_size)}
-        self._fakes = {}
 
     def generator_step(self, batch):
         A, B = batch["A"], batch["B"]
         G, F = self.generators["G_AB"], self.generators["G_BA"]
         fake_B, fake_A = G(A), F(B)
-        self._fakes = {"A": fake_A.detach(), "B": fake_B.detach()}
         terms = {}
         terms.update(self.generator_adversarial(self.discriminators["D_B"], fake_B, B, prefix="G_AB"))
         terms.update(self.generator_adversarial(self.discriminators["D_A"], fake_A, A, prefix="G_BA"))
@@ -49,15 +48,14 @@ class CycleGAN(Pipeline):
             lam = self.w.identity * self.w.cycle
             terms["idt_A"] = lam * identity(F(A), A)
             terms["idt_B"] = lam * identity(G(B), B)
-        terms.update(self.reconstruction_terms(fake_B, B))  # normally unweighted (0) for unpaired data
-        return terms
+        return terms, {"A": fake_A.detach(), "B": fake_B.detach()}
 
-    def discriminator_step(self, batch):
-        if not self._fakes:
+    def discriminator_step(self, batch, fakes=None):
+        if fakes is None:
             with torch.no_grad():
-                self._fakes = {"A": self.generators["G_BA"](batch["B"]), "B": self.generators["G_AB"](batch["A"])}
-        terms = self.discriminator_terms("D_A", self.discriminators["D_A"], batch["A"], self.pools["A"].query(self._fakes["A"]))
-        terms.update(self.discriminator_terms("D_B", self.discriminators["D_B"], batch["B"], self.pools["B"].query(self._fakes["B"])))
+                fakes = {"A": self.generators["G_BA"](batch["B"]), "B": self.generators["G_AB"](batch["A"])}
+        terms = self.discriminator_terms("D_A", self.discriminators["D_A"], batch["A"], self.pools["A"].query(fakes["A"]))
+        terms.update(self.discriminator_terms("D_B", self.discriminators["D_B"], batch["B"], self.pools["B"].query(fakes["B"])))
         return terms
 
     def translate(self, x, direction: str = "AtoB"):

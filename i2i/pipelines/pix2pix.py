@@ -16,30 +16,32 @@ from .base import Pipeline
 @PIPELINES.register("pix2pix")
 class Pix2Pix(Pipeline):
     data_kind = "paired"
+    loss_terms = frozenset({"gan", "l1", "mse", "perceptual", "feature_matching"})
     direction_hint = (" (a pix2pix run translates one way only, the way it was trained; "
                       "for the reverse, train another run with data.direction flipped)")
 
-    def __init__(self, cfg, training: bool = True):
-        super().__init__(cfg, training)
+    def __init__(self, cfg, meta=None, training: bool = True):
+        super().__init__(cfg, meta, training)
         m, d = cfg.model, cfg.data
         self.generators["G"] = build_generator(m.generator, d.in_channels, d.out_channels, m.init, m.init_gain)
         if training:
             self.discriminators["D"] = build_discriminator(
                 m.discriminator, d.in_channels + d.out_channels, m.init, m.init_gain)
-        self._fake_B = None
 
     def generator_step(self, batch):
         real_A, real_B = batch["A"], batch["B"]
         fake_B = self.generators["G"](real_A)
-        self._fake_B = fake_B.detach()
         D = self.discriminators["D"]
         terms = self.generator_adversarial(D, torch.cat([real_A, fake_B], 1), torch.cat([real_A, real_B], 1))
         terms.update(self.reconstruction_terms(fake_B, real_B))
-        return terms
+        return terms, {"B": fake_B.detach()}
 
-    def discriminator_step(self, batch):
+    def discriminator_step(self, batch, fakes=None):
         real_A, real_B = batch["A"], batch["B"]
-        fake_B = self._fake_B if self._fake_B is not None else self.generators["G"](real_A)
+        if fakes is None:
+            with torch.no_grad():
+                fakes = {"B": self.generators["G"](real_A)}
+        fake_B = fakes["B"]
         return self.discriminator_terms("D", self.discriminators["D"],
                                         torch.cat([real_A, real_B], 1), torch.cat([real_A, fake_B], 1))
 

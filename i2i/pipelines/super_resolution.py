@@ -29,16 +29,16 @@ class SuperResolution(Pipeline):
     keeps_grayscale = True
     image_range = 1.0  # ESRGAN's L1 0.01 and SRGAN's MSE are weights for [0, 1] images
     default_tile = 256
+    loss_terms = frozenset({"gan", "l1", "mse", "perceptual", "feature_matching"})
     direction_hint = " (super-resolution works one way: low resolution in, high resolution out)"
 
-    def __init__(self, cfg, training: bool = True):
-        super().__init__(cfg, training)
+    def __init__(self, cfg, meta=None, training: bool = True):
+        super().__init__(cfg, meta, training)
         m, d = cfg.model, cfg.data
         self.generators["G"] = build_generator(m.generator, d.in_channels, d.out_channels, m.init, m.init_gain,
                                                scale=d.scale)
         if training and cfg.loss.gan > 0:
             self.discriminators["D"] = build_discriminator(m.discriminator, d.out_channels, m.init, m.init_gain)
-        self._fake = None
 
     @property
     def scale(self) -> int:
@@ -47,15 +47,16 @@ class SuperResolution(Pipeline):
     def generator_step(self, batch):
         lr, hr = batch["A"], batch["B"]
         sr = self.generators["G"](lr)
-        self._fake = sr.detach()
         terms = self.reconstruction_terms(sr, hr)
         if "D" in self.discriminators:
             terms.update(self.generator_adversarial(self.discriminators["D"], sr, hr))
-        return terms
+        return terms, {"B": sr.detach()}
 
-    def discriminator_step(self, batch):
-        fake = self._fake if self._fake is not None else self.generators["G"](batch["A"])
-        return self.discriminator_terms("D", self.discriminators["D"], batch["B"], fake)
+    def discriminator_step(self, batch, fakes=None):
+        if fakes is None:
+            with torch.no_grad():
+                fakes = {"B": self.generators["G"](batch["A"])}
+        return self.discriminator_terms("D", self.discriminators["D"], batch["B"], fakes["B"])
 
     def translate(self, x, direction: str = "AtoB"):
         self.check_direction(direction)
