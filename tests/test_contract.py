@@ -127,7 +127,7 @@ def test_condition_is_computed_once_and_reaches_every_tile(demo_data, tmp_path):
         seen.append(shift[:, 0].tolist())
         return plain(x) + shift.view(-1, 1, 1, 1)
     tr.pipeline.translate = conditioned
-    x = torch.rand(2, 3, 64, 96) * 2 - 1
+    x = torch.rand(2, 3, 64, 192) * 2 - 1  # 4 tiles of 96 px (the U-Net rounds the overlap up to 32)
     cond = {"direction": "AtoB", "shift": torch.tensor([[0.0], [0.5]])}
     tiled = tr.translate_tensor(x, cond, tile=32, overlap=16, tile_batch=2)
     assert len(seen) == 4 and all(len(set(s)) == 1 for s in seen)  # one image's condition per tile batch
