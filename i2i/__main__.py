@@ -26,11 +26,14 @@ def downscale_main(argv=None) -> int:
     from .cli import collect_inputs
     from .data.degradations import downscale, mod_crop
     from .data.io import read_image, write_image
+    from .errors import UserError
     p = argparse.ArgumentParser(prog="python -m i2i downscale", description=downscale_main.__doc__)
     p.add_argument("inputs", nargs="+", help="high-resolution image files and/or folders")
     p.add_argument("--scale", type=int, required=True)
     p.add_argument("--out", required=True)
     a = p.parse_args(argv)
+    if a.scale < 2:
+        raise UserError(f"--scale must be an integer >= 2 (the factor the LR images are smaller by), got {a.scale}")
     out = Path(a.out)
     jobs = collect_inputs(a.inputs, out / "HR")
     for src, hr_dst in jobs:

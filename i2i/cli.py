@@ -78,6 +78,7 @@ def _flags_to_config(a) -> dict:
 
 
 def train_main(argv=None) -> int:
+    a = train_parser().parse_intermixed_args(argv)  # before torch is imported: --help is instant
     import torch
 
     from . import config as C
@@ -86,7 +87,6 @@ def train_main(argv=None) -> int:
     from .errors import UserError
     from .pipelines import build_pipeline, pipeline_class
 
-    a = train_parser().parse_intermixed_args(argv)
     out = Path(a.out)
     if a.resume:
         saved = out / "config.yaml"

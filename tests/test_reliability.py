@@ -338,3 +338,13 @@ def test_thread_default_shares_the_cores(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_downscale_scale_checked(tmp_path, capsys):
+    from conftest import save_png
+    from i2i.__main__ import downscale_main
+    save_png(tmp_path / "hr.png", np.zeros((16, 16, 3), np.uint8))
+    for scale in ("0", "1", "-4"):
+        assert run_cli(downscale_main, [str(tmp_path / "hr.png"), "--scale", scale, "--out", str(tmp_path / "o")]) == 2
+        assert "--scale must be" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
