@@ -72,6 +72,46 @@ def run_logged(cmd: list[str], log: Path) -> float:
     return time.time() - t0
 
 
+def run_logged_parallel(jobs: list[tuple[list[str], Path]], poll: float = 0.5) -> list[float]:
+    """Run several CLI commands at once in the repo, each with its output in its own log (give
+    each its own thread count, e.g. OMP_NUM_THREADS=1 / train.threads=1); returns each one's
+    seconds. If one fails, the others are stopped (SIGTERM) and the error shows the failed log's
+    tail; Ctrl-C stops them all too."""
+    t0 = time.time()
+    procs, files = [], []
+    try:
+        for cmd, log in jobs:
+            files.append(open(log, "w"))
+            procs.append(subprocess.Popen(cmd, cwd=ROOT, stdout=files[-1], stderr=subprocess.STDOUT))
+        secs = [0.0] * len(procs)
+        pending = set(range(len(procs)))
+        while pending:
+            for i in sorted(pending):
+                rc = procs[i].poll()
+                if rc is None:
+                    continue
+                pending.discard(i)
+                secs[i] = time.time() - t0
+                files[i].close()
+                if rc:
+                    cmd, log = jobs[i]
+                    tail = "".join(Path(log).read_text().splitlines(keepends=True)[-20:])
+                    raise RuntimeError(f"command failed ({rc}): {' '.join(cmd)}\n{tail}")
+            if pending:
+                time.sleep(poll)
+        return secs
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        for f in files:
+            f.close()
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Fetch the benchmarks' real photos if needed and print the "
                                              "train / held-out split.")

@@ -1,8 +1,9 @@
-"""CPU throughput of the paper presets (pix2pix, CycleGAN) at 128 and 256 px.
+"""CPU throughput of the paper presets (pix2pix, CycleGAN at 128 and 256 px; StarGAN at 128 px).
 
-    python benchmarks/throughput.py                     # full run (~7 min on 2 cores)
+    python benchmarks/throughput.py                     # full run (~8 min on 2 cores)
     python benchmarks/throughput.py --quick             # smoke test (128 px, 1 timed step)
     python benchmarks/throughput.py --sizes 256 --steps 5
+    python benchmarks/throughput.py --pipelines stargan --quick
 
 Why: a user without a GPU needs to know what a training step and a translation cost on
 their machine, and whether that number is a property of the hardware or of the code. So
@@ -17,12 +18,19 @@ next to images/s this prints
     (the loader's worker processes are not included).
 
 What is measured: a full Trainer.train_step (G step then D step, optimizers included) at
-batch size 1 as in the papers, after 2 warm-up steps (the first one runs under the FLOP
-counter); inference is Translator.translate_tensor (eval mode, no_grad, one direction).
-Networks are the presets' full-size ones; only data.crop_size/load_size change, except that
-pix2pix below 256 px uses unet_128 (unet_256's 8 halvings need >= 256 px; the reference code
-uses unet_128 for 128 px data). The loader is timed before training and shut down, so its
-workers do not steal the 2 cores from the timed steps; training reuses the batches it made.
+batch size 1 as in the pix2pix and CycleGAN papers, after 2 warm-up steps (the first one runs
+under the FLOP counter); inference is Translator.translate_tensor (eval mode, no_grad, one
+direction / one target domain). Networks are the presets' full-size ones; only
+data.crop_size/load_size change, except that pix2pix below 256 px uses unet_128 (unet_256's 8
+halvings need >= 256 px; the reference code uses unet_128 for 128 px data).
+StarGAN (paper size: 128 px, 6 blocks, ngf/ndf 64) is also measured at batch 1 so the rows
+compare (the paper trains at batch 16), on three domain folders made from the demo tiles. Its
+step is 1 G update + train.d_steps = 5 D updates, each D update on its own batch (the last one
+shares the G update's batch): a step consumes 5 batches, and its train img/s and GFLOP per
+image count all 5 images (step seconds are per step). By default StarGAN runs at 128 px only
+(the paper's size); --sizes applies to it too.
+The loader is timed before training and shut down, so its workers do not steal the 2 cores
+from the timed steps; training reuses the batches it made.
 FLOPs count convolutions and matmuls only (2 per multiply-add): norms, activations and the
 Adam update are memory-bound extras that also take time but no counted FLOPs.
 """
@@ -32,6 +40,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,7 +51,19 @@ from pathlib import Path
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-SUBSETS = {"pix2pix": "paired", "cyclegan": "unpaired"}  # which demo folder feeds which preset
+SUBSETS = {"pix2pix": "paired", "cyclegan": "unpaired", "stargan": "domains"}  # demo folder per preset
+DEFAULT_SIZES = {"pix2pix": [128, 256], "cyclegan": [128, 256], "stargan": [128]}  # StarGAN: the paper's 128 px
+# StarGAN's domain folders, made from the demo's tiles: clean, degraded (paired/A) and warm-graded photos
+DOMAINS = {"clean": "paired/train/B", "degraded": "paired/train/A", "warm": "unpaired/trainB"}
+
+
+def make_domains(root: Path) -> None:
+    """root/domains/train/<domain>/: the demo tiles as StarGAN's folder-per-domain data."""
+    for name, src in DOMAINS.items():
+        dst = root / "domains" / "train" / name
+        dst.mkdir(parents=True, exist_ok=True)
+        for p in sorted((root / src).iterdir()):
+            shutil.copyfile(p, dst / p.name)
 
 
 def maxrss_mib() -> float:
@@ -65,6 +86,26 @@ def peaks(reps: int = 5) -> tuple[float, float]:
     return out[0], out[1]
 
 
+class _GlobalOnly:
+    """Stands in for FlopCounterMode's ModuleTracker: only the global total is read here, and the
+    tracker's backward hooks break torch.autograd.grad (StarGAN's WGAN-GP gradient penalty:
+    "A leaf node was passed to _will_engine_execute_node ...")."""
+    parents = {"Global"}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *args):
+        return None
+
+
+def flop_counter():
+    from torch.utils.flop_counter import FlopCounterMode
+    fc = FlopCounterMode(display=False)
+    fc.mod_tracker = _GlobalOnly()
+    return fc
+
+
 def _timed(fn) -> float:
     t = time.perf_counter()
     fn()
@@ -82,7 +123,6 @@ def _timed_loop(fn, items) -> tuple[list[float], float]:
 # ----------------------------------------------------------------- one config (subprocess)
 
 def run_one(pipe: str, size: int, root: str, steps: int, loader_batches: int) -> dict:
-    from torch.utils.flop_counter import FlopCounterMode
     from i2i import config, data, engine, inference, pipelines
 
     base = maxrss_mib()
@@ -92,10 +132,10 @@ def run_one(pipe: str, size: int, root: str, steps: int, loader_batches: int) ->
     if pipe == "pix2pix" and size < 256:
         overrides.append("model.generator.name=unet_128")
     cfg = config.load(pipe, overrides)
-    pipeline = pipelines.build_pipeline(cfg)
+    dataset = data.build_dataset(cfg.data, pipelines.pipeline_class(cfg).data_kind)
+    pipeline = pipelines.build_pipeline(cfg, dataset.meta)  # the meta: StarGAN's domains
     if size % pipeline.size_multiple:
         sys.exit(f"{pipe}: {size} px is not a multiple of the generator's {pipeline.size_multiple}")
-    dataset = data.build_dataset(cfg.data, pipeline.data_kind)
     out.update(gen=cfg.model.generator.name, workers=cfg.data.num_workers)
 
     with tempfile.TemporaryDirectory() as run_dir:
@@ -106,30 +146,40 @@ def run_one(pipe: str, size: int, root: str, steps: int, loader_batches: int) ->
         it = iter(loader)
         skip = 1 + loader.num_workers * (loader.prefetch_factor or 0)
         batches = [next(it) for _ in range(skip)]
-        dt = _timed(lambda: [next(it) for _ in range(loader_batches)])
+        timed: list = []
+        dt = _timed(lambda: timed.extend(next(it) for _ in range(loader_batches)))
         out["loader_ips"] = loader_batches * cfg.train.batch_size / dt
         del it, loader  # shuts the workers down before anything is timed
-        batches = batches[:steps + 2]  # CPU tensors already: nothing to move
+        # a step takes `per_step` batches (StarGAN: 5, one per D update); reused in turn if too few
+        per_step = trainer.batches_per_step
+        pool = batches + timed  # CPU tensors already: nothing to move
+        steps_in = [[pool[(k * per_step + j) % len(pool)] for j in range(per_step)] for k in range(steps + 2)]
+        out["images_per_step"] = per_step * cfg.train.batch_size
+        x = pool[0]["A"]
+
+        def step(b):  # the last batch goes to the G update (and the last D update), the others to D alone
+            return trainer.train_step(b[-1], b[:-1])
 
         # inference: generator forward, eval mode, no_grad (inside translate_tensor)
         translator = inference.Translator(pipeline, cfg, trainer.device)
-        x = batches[0]["A"]
-        with FlopCounterMode(display=False) as fc:
-            translator.translate_tensor(x)            # warm-up 1, counted
-        translator.translate_tensor(x)                # warm-up 2
-        times, out["infer_cores"] = _timed_loop(lambda _: translator.translate_tensor(x), range(2 * steps))
+        domains = pipeline.options().get("domain")  # StarGAN: translate to one target domain
+        cond = translator.condition(pipelines.Request(domain=domains[-1]) if domains else None, x.size(0))
+        with flop_counter() as fc:
+            translator.translate_tensor(x, cond)      # warm-up 1, counted
+        translator.translate_tensor(x, cond)          # warm-up 2
+        times, out["infer_cores"] = _timed_loop(lambda _: translator.translate_tensor(x, cond), range(2 * steps))
         out["infer_flops"] = fc.get_total_flops() / x.size(0)
         out["infer_s"] = statistics.mean(times) / x.size(0)
         out["infer_rss"] = maxrss_mib() - base
 
         # training: full train_step (G step + D step + optimizer updates)
         pipeline.train()
-        with FlopCounterMode(display=False) as fc:
-            trainer.train_step(batches[0])            # warm-up 1, counted
-        trainer.train_step(batches[1])                # warm-up 2
-        times, out["train_cores"] = _timed_loop(trainer.train_step, batches[2:2 + steps])
-        out["train_flops"] = fc.get_total_flops() / cfg.train.batch_size
-        out["train_s"] = statistics.mean(times) / cfg.train.batch_size
+        with flop_counter() as fc:
+            step(steps_in[0])                         # warm-up 1, counted
+        step(steps_in[1])                             # warm-up 2
+        times, out["train_cores"] = _timed_loop(step, steps_in[2:2 + steps])
+        out["train_flops"] = fc.get_total_flops() / out["images_per_step"]   # per image consumed
+        out["train_s"] = statistics.mean(times) / out["images_per_step"]
         out["train_range"] = (min(times), max(times))
         out["peak_rss"] = maxrss_mib()
         out["train_rss"] = out["peak_rss"] - base
@@ -145,6 +195,9 @@ def print_tables(rows: list[dict], limit: float) -> None:
 
     print(f"\nCompute (batch 1; GFLOP = conv+matmul FLOPs per image; %pk = share of {limit:.1f} GFLOP/s, the best of a"
           "\n  2048^2 fp32 torch.mm and a 3x3 256ch conv in this run; mm/conv now: those just before the config)")
+    if any(r.get("images_per_step", 1) > 1 for r in rows):
+        print("  train img/s and GFLOP count every image a step consumes; step s is per step. StarGAN: a step is"
+              "\n  1 G + 5 D updates on 5 batches (the last shared with G), i.e. 5 images at batch 1")
     print(f"{'config':<15} {'generator':<14} | {'train img/s':>11} {'step s min-max':>15} {'GFLOP':>7} "
           f"{'GFLOP/s':>7} {'%pk':>4} | {'infer img/s':>11} {'GFLOP':>6} {'GFLOP/s':>7} {'%pk':>4} "
           f"| {'mm/conv now':>11}")
@@ -169,7 +222,8 @@ def print_tables(rows: list[dict], limit: float) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[128, 256])
+    ap.add_argument("--sizes", type=int, nargs="+",
+                    help="crop sizes for every pipeline (default: 128 and 256 px; StarGAN 128 px only)")
     ap.add_argument("--pipelines", nargs="+", default=list(SUBSETS), choices=list(SUBSETS))
     ap.add_argument("--steps", type=int, default=3, help="timed train steps (inference: twice as many)")
     ap.add_argument("--loader-batches", type=int, default=64)
@@ -180,6 +234,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.quick:
         args.sizes, args.steps, args.loader_batches = [128], 1, 8
+    sizes = {p: args.sizes or DEFAULT_SIZES[p] for p in args.pipelines}
     if args.threads:
         torch.set_num_threads(args.threads)
 
@@ -195,8 +250,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as root:
         subprocess.run([sys.executable, str(REPO / "datasets" / "build_demo.py"), root],
                        check=True, stdout=subprocess.DEVNULL)
+        if "stargan" in args.pipelines:
+            make_domains(Path(root))
         for pipe in args.pipelines:
-            for size in args.sizes:
+            for size in sizes[pipe]:
                 peak = peaks()  # right before the config, in this (otherwise idle) process
                 cmd = [sys.executable, __file__, "--one", pipe, str(size), "--root", root, "--steps",
                        str(args.steps), "--loader-batches", str(args.loader_batches), "--threads", str(args.threads)]

@@ -1,5 +1,6 @@
 """python -m i2i evaluate PRED_DIR TRUTH_DIR [--y-channel] [--crop-border N]
-python -m i2i downscale HR_DIR_OR_FILES... --scale S --out DIR    (-> DIR/LR, DIR/HR)"""
+python -m i2i downscale HR_DIR_OR_FILES... --scale S --out DIR    (-> DIR/LR, DIR/HR)
+python -m i2i info RUN                                             (a run folder or .safetensors)"""
 import argparse
 import sys
 
@@ -47,10 +48,22 @@ def downscale_main(argv=None) -> int:
     return 0
 
 
-COMMANDS = {"evaluate": evaluate_main, "downscale": downscale_main}
+def info_main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m i2i info", description=(
+        "What a trained run is: pipeline, networks and their parameter counts, step, EMA, the data it "
+        "was trained on (domains, attributes, classes) and the options translate.py accepts for it."))
+    p.add_argument("run", help="run folder (checkpoints/NAME) or a .safetensors checkpoint")
+    a = p.parse_args(argv)
+    from .inference.info import describe
+    print(describe(a.run))
+    return 0
+
+
+COMMANDS = {"evaluate": evaluate_main, "downscale": downscale_main, "info": info_main}
 SUMMARIES = {
     "evaluate": "PSNR / SSIM of a folder of outputs against a folder of ground truth (--y-channel, --crop-border)",
     "downscale": "make super-resolution test pairs OUT/LR + OUT/HR from high-resolution photos (bicubic, antialiased)",
+    "info": "what a run is: pipeline, step, parameters per network, EMA, data, and its translate.py options",
 }
 
 

@@ -139,7 +139,14 @@ def translate_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", help="image files and/or folders (searched recursively)")
     p.add_argument("--out", required=True, help="output folder; outputs mirror the inputs' relative paths (PNG) "
                    "and replace files of the same name there")
-    p.add_argument("--direction", default="AtoB", choices=["AtoB", "BtoA"])
+    p.add_argument("--direction", choices=["AtoB", "BtoA"], help="CycleGAN runs: which way (default AtoB)")
+    target = p.add_mutually_exclusive_group()
+    target.add_argument("--to", metavar="DOMAIN", help="multi-domain runs (StarGAN): the target domain")
+    target.add_argument("--all-domains", action="store_true",
+                        help="multi-domain runs: one output per domain, named STEM_to-DOMAIN.png")
+    target.add_argument("--attrs", metavar="NAME=0|1,...",
+                        help="attribute runs (StarGAN on an attribute table): the named attributes are set, "
+                        "every attribute not named is 0")
     p.add_argument("--batch-size", type=int, default=1, help="images of equal size are batched together")
     p.add_argument("--device", default="auto")
     p.add_argument("--tile", type=int, help="run images larger than this (input pixels) in blended tiles, "
@@ -149,6 +156,39 @@ def translate_parser() -> argparse.ArgumentParser:
     p.add_argument("--tile-overlap", type=int, default=16,
                    help="context pixels each tile reads beyond its own area, blended with its neighbours")
     return p
+
+
+FLAG_OF_OPTION = {"direction": "--direction", "domain": "--to / --all-domains", "attrs": "--attrs"}
+
+
+def _parse_attrs(text: str, known: list[str]) -> dict[str, int]:
+    from .errors import UserError
+    out = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, value = part.partition("=")
+        if value.strip() not in ("0", "1"):
+            raise UserError(f"--attrs: write NAME=0 or NAME=1 separated by commas, got {part!r} "
+                            f"(attributes: {', '.join(known)})")
+        out[name.strip()] = int(value)
+    return out
+
+
+def requests_from_flags(a, options: dict[str, list]) -> list[tuple[str, "object"]]:
+    """(output name suffix, Request) per output: one output keeps the input's stem, several
+    (--all-domains) are named STEM_to-DOMAIN. A flag the run has no use for is an error that
+    says what the run takes."""
+    from .errors import UserError
+    from .pipelines import Request
+    takes = "; ".join(f"{FLAG_OF_OPTION.get(k, k)}: {', '.join(map(str, v))}" for k, v in options.items()) or "no options"
+    given = {"direction": a.direction is not None, "domain": bool(a.to or a.all_domains), "attrs": a.attrs is not None}
+    for key, used in given.items():
+        if used and key not in options:
+            raise UserError(f"{FLAG_OF_OPTION[key].split(' / ')[0]} does not apply to this run ({takes})")
+    if a.all_domains:
+        return [(f"_to-{d}", Request(domain=d)) for d in options["domain"]]
+    if a.attrs is not None:
+        return [("", Request(attrs=_parse_attrs(a.attrs, options["attrs"])))]
+    return [("", Request(direction=a.direction or "AtoB", domain=a.to))]
 
 
 def collect_inputs(inputs: list[str], out: Path) -> list[tuple[Path, Path]]:
@@ -191,7 +231,6 @@ def translate_main(argv=None) -> int:
     from .data.io import read_image, write_image
     from .errors import UserError
     from .inference import Translator
-    from .pipelines import Request
 
     a = translate_parser().parse_args(argv)
     if a.batch_size < 1:
@@ -203,8 +242,9 @@ def translate_main(argv=None) -> int:
     from .runtime import set_threads
     set_threads(a.threads)
     tr = Translator.from_run(a.run, a.device)
-    request = Request(direction=a.direction)
-    tr.condition(request, 1)  # a request the run cannot serve stops here, before any image is read
+    requests = requests_from_flags(a, tr.pipeline.options())
+    for _, request in requests:
+        tr.condition(request, 1)  # a request the run cannot serve stops here, before any image is read
     tile = tr.pipeline.default_tile if a.tile is None else a.tile
     jobs = collect_inputs(a.inputs, out)
     writable_dir(out, "--out")
@@ -215,7 +255,7 @@ def translate_main(argv=None) -> int:
         nonlocal written
         images = [im for _, im in pending]
         try:
-            results = tr.translate_images(images, request, tile, a.tile_overlap)
+            results = [(suffix, tr.translate_images(images, request, tile, a.tile_overlap)) for suffix, request in requests]
         except (RuntimeError, MemoryError) as e:
             if not isinstance(e, MemoryError) and "memory" not in str(e).lower():
                 raise
@@ -223,9 +263,10 @@ def translate_main(argv=None) -> int:
             fix = f"use a smaller --tile (now {tile})" if tile else "use --tile 256 to run it in blended tiles"
             raise UserError(f"out of memory translating {pending[0][0][0]} ({w}x{h}): {fix}"
                             + (" or --batch-size 1" if len(images) > 1 else "")) from None
-        for (src, dst), res in zip([j for j, _ in pending], results):
-            write_image(dst, res.rgb, res.alpha, res.bits, res.icc)
-            written += 1
+        for suffix, outputs in results:
+            for (src, dst), res in zip([j for j, _ in pending], outputs):
+                write_image(dst.with_name(dst.stem + suffix + dst.suffix), res.rgb, res.alpha, res.bits, res.icc)
+        written += len(pending)
         pending.clear()
 
     try:

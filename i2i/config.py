@@ -80,6 +80,7 @@ class LossConfig:
     identity: float = 0.0          # CycleGAN: a fraction of the cycle weight, as in the paper's code
     perceptual: float = 0.0
     feature_matching: float = 0.0
+    classification: float = 0.0    # auxiliary domain / class classifier on D (StarGAN lambda_cls, ACGAN)
     gp: float = 10.0               # wgan-gp penalty weight
     vgg_weights: str = ""          # path to torchvision vgg19 .pth; "" = torch hub cache
     vgg_criterion: str = "l1"      # l1 (ESRGAN, pix2pixHD) | mse (SRGAN)
@@ -101,6 +102,9 @@ class DataConfig:
     jpeg: int = 0                  # SR degradation: min JPEG quality (drawn up to 95); 0 = none
     num_workers: int = 2
     max_images: int = 0            # 0 = all
+    attrs: list = field(default_factory=list)  # multi-domain: attribute-table columns to train on
+                                               # (data.attrs=Black_Hair,Blond_Hair)
+    attr_file: str = ""            # the attribute table; "" = list_attr_celeba.txt or the one CSV in the folder
     in_channels: int = 3
     out_channels: int = 3
 
@@ -171,6 +175,8 @@ def _coerce(value, typ, key: str):
             pass
     if typ is str and isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
+    if typ is list and isinstance(value, str):  # KEY=a,b,c on the command line
+        return [v.strip() for v in value.split(",") if v.strip()]
     if typ in (dict, list) and isinstance(value, typ):
         return value
     if typ in (int, float, str, bool, dict, list) and isinstance(value, typ) and not (typ is int and isinstance(value, bool)):
@@ -337,8 +343,14 @@ def _get(cfg, dotted: str):
 
 
 def from_dict(d: dict) -> Config:
-    """Rebuild a saved (fully resolved) config, e.g. from a run folder."""
+    """Rebuild a saved (fully resolved) config, e.g. from a run folder (translate, --resume,
+    init_from). Migration on read: a network knob the saved run's generator / discriminator
+    does not take is reset to its schema default (`nn.build.reset_unused_knobs`: runs saved
+    before networks checked their knobs hold e.g. `norm: none` for an RRDB, which never had an
+    effect). A user's new config (`load`) gets no such leniency: there it is an error."""
     cfg = merge(Config(), d)
+    from .nn.build import reset_unused_knobs  # (nn imports config)
+    reset_unused_knobs(cfg.model)
     validate(cfg)
     return cfg
 

@@ -9,6 +9,7 @@ from i2i import config
 from i2i.data import build_dataset
 from i2i.engine import Trainer
 from i2i.pipelines import build_pipeline, pipeline_class
+from i2i.registry import GENERATORS
 
 TINY = ["model.generator.name=unet", "model.generator.num_downs=5", "model.generator.ngf=8",
         "model.generator.dropout=0", "model.discriminator.ndf=8", "data.num_workers=0",
@@ -16,7 +17,14 @@ TINY = ["model.generator.name=unet", "model.generator.num_downs=5", "model.gener
 
 
 def tiny_config(pipeline: str, root: Path, iters: int, *extra: str):
-    return config.load(pipeline, TINY + [f"data.root={root}", f"train.iters={iters}", *extra])
+    """TINY's U-Net depth is left out when `extra` names a generator without that knob (a
+    network's knobs are checked against its builder: nn/build.py)."""
+    from i2i.nn.build import knobs
+    names = [e.split("=", 1)[1] for e in extra if e.startswith("model.generator.name=")]
+    tiny = TINY
+    if names and names[-1] in GENERATORS and "num_downs" not in knobs("generator", names[-1]):
+        tiny = [o for o in TINY if not o.startswith("model.generator.num_downs=")]
+    return config.load(pipeline, tiny + [f"data.root={root}", f"train.iters={iters}", *extra])
 
 
 def make_trainer(cfg, out: Path, resume: bool = False) -> Trainer:

@@ -51,7 +51,7 @@ def sr_run(hr_dir, tmp_path_factory):
 
 # ------------------------------------------------------------------------------ networks
 def test_rrdbnet_default_is_esrgan_size():
-    g = build_generator(GeneratorConfig(name="rrdb", ngf=64, norm="none"), 3, 3, "default", scale=4)
+    g = build_generator(GeneratorConfig(name="rrdb", ngf=64), 3, 3, "default", scale=4)
     assert count_parameters(g) == 16_697_987  # ESRGAN's RRDB_ESRGAN_x4
 
 

@@ -192,4 +192,6 @@ def resolve_checkpoint(run: str | Path) -> Path:
         return path
     if run.suffix == ".safetensors":
         return run
+    if run.exists():
+        raise UserError(f"{run} is not a run: give a run folder (checkpoints/NAME) or a .safetensors checkpoint")
     raise UserError(f"run not found: {run} (give a run folder or a .safetensors checkpoint)")

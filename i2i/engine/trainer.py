@@ -103,7 +103,8 @@ class Trainer:
             was_training = net.training
             try:
                 with torch.no_grad():
-                    net.eval()(torch.zeros(1, conv.in_channels, px, px, device=self.device))
+                    x = torch.zeros(1, conv.in_channels, px, px, device=self.device)
+                    net.eval()(*self.pipeline.network_inputs(name, x))
             except RuntimeError as e:
                 if "out of memory" in str(e).lower():
                     raise UserError(f"out of memory building {kind} {name} for {px} px crops: use a smaller "

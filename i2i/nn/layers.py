@@ -13,6 +13,8 @@ from torch.nn import functional as F
 NORMS = {
     "batch": lambda c: nn.BatchNorm2d(c, affine=True, track_running_stats=True),
     "instance": lambda c: nn.InstanceNorm2d(c, affine=False, track_running_stats=False),
+    # with a learned scale and shift per channel (StarGAN); statistics always from the image itself
+    "instance_affine": lambda c: nn.InstanceNorm2d(c, affine=True, track_running_stats=False),
     "layer": lambda c: nn.GroupNorm(1, c),
     "none": lambda c: nn.Identity(),
 }
@@ -107,6 +109,7 @@ class ResidualOutput(nn.Module):
         if last.bias is not None:
             nn.init.zeros_(last.bias)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, *cond) -> torch.Tensor:
+        """`cond`: what a conditional generator takes besides the image (a target domain, ...)."""
         base = x if self.scale == 1 else F.interpolate(x, scale_factor=self.scale, mode="bicubic", align_corners=False)
-        return torch.tanh(torch.atanh(base.clamp(-0.999, 0.999)) + self.body(x))
+        return torch.tanh(torch.atanh(base.clamp(-0.999, 0.999)) + self.body(x, *cond))

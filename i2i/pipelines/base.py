@@ -20,7 +20,7 @@ from ..registry import PIPELINES
 
 
 # the loss.* keys that weight a term (the others configure one: gan_mode, gp, vgg_*)
-WEIGHT_KEYS = ("gan", "l1", "mse", "cycle", "identity", "perceptual", "feature_matching")
+WEIGHT_KEYS = ("gan", "l1", "mse", "cycle", "identity", "perceptual", "feature_matching", "classification")
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,11 @@ class Pipeline(nn.Module):
 
     def visuals(self, batch: dict) -> dict[str, torch.Tensor]:
         raise NotImplementedError
+
+    def network_inputs(self, name: str, x: torch.Tensor) -> tuple:
+        """What network `name` is called with for an image batch x (a conditional generator also
+        takes its condition): used to try every network on a blank crop before training."""
+        return (x,)
 
     def options(self) -> dict[str, list]:
         """What a request may name for this run (for translate.py's checks and `i2i info`)."""

@@ -11,9 +11,9 @@ from .patch import patch_discriminator
 
 
 class MultiscaleDiscriminator(nn.Module):
-    def __init__(self, in_ch: int, num_D: int = 3, **kw):
+    def __init__(self, in_ch: int, num_D: int = 3, ndf: int = 64, n_layers: int = 3, norm: str = "batch"):
         super().__init__()
-        self.scales = nn.ModuleList(patch_discriminator(in_ch, **kw) for _ in range(num_D))
+        self.scales = nn.ModuleList(patch_discriminator(in_ch, ndf, n_layers, norm) for _ in range(num_D))
 
     def forward(self, x: torch.Tensor) -> list[list[torch.Tensor]]:
         out = []
@@ -25,5 +25,6 @@ class MultiscaleDiscriminator(nn.Module):
 
 
 @DISCRIMINATORS.register("multiscale")
-def multiscale(in_ch: int, num_D: int = 3, **kw):
-    return MultiscaleDiscriminator(in_ch, num_D=num_D, **kw)
+def multiscale(in_ch: int, ndf: int = 64, n_layers: int = 3, norm: str = "batch",
+               num_D: int = 3) -> MultiscaleDiscriminator:
+    return MultiscaleDiscriminator(in_ch, num_D, ndf, n_layers, norm)

@@ -28,7 +28,7 @@ class FeatureSequence(nn.Module):
 
 
 @DISCRIMINATORS.register("patch")
-def patch_discriminator(in_ch: int, ndf: int = 64, n_layers: int = 3, norm: str = "batch", **_):
+def patch_discriminator(in_ch: int, ndf: int = 64, n_layers: int = 3, norm: str = "batch") -> FeatureSequence:
     """n_layers=3 gives the 70x70 PatchGAN."""
     bias = conv_bias(norm)
     stages = [[nn.Conv2d(in_ch, ndf, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]]
@@ -43,7 +43,7 @@ def patch_discriminator(in_ch: int, ndf: int = 64, n_layers: int = 3, norm: str 
 
 
 @DISCRIMINATORS.register("pixel")
-def pixel_discriminator(in_ch: int, ndf: int = 64, norm: str = "batch", **_):
+def pixel_discriminator(in_ch: int, ndf: int = 64, norm: str = "batch") -> FeatureSequence:
     """1x1 PatchGAN: judges colour statistics only, no spatial structure."""
     bias = conv_bias(norm)
     return FeatureSequence([

@@ -16,7 +16,7 @@ from ...registry import DISCRIMINATORS
 class UNetDiscriminatorSN(nn.Module):
     has_spectral_norm = True
 
-    def __init__(self, in_ch: int = 3, ndf: int = 64, **_):
+    def __init__(self, in_ch: int = 3, ndf: int = 64):
         super().__init__()
         sn = spectral_norm
         self.conv0 = nn.Conv2d(in_ch, ndf, 3, padding=1)
@@ -41,5 +41,6 @@ class UNetDiscriminatorSN(nn.Module):
 
 
 @DISCRIMINATORS.register("unet_sn")
-def unet_sn(in_ch: int, ndf: int = 64, **_):
+def unet_sn(in_ch: int, ndf: int = 64) -> UNetDiscriminatorSN:
+    """No `norm` (spectral norm is its normalisation) and no depth knob."""
     return UNetDiscriminatorSN(in_ch, ndf)

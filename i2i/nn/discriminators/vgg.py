@@ -15,7 +15,7 @@ from .patch import FeatureSequence
 
 
 @DISCRIMINATORS.register("vgg")
-def vgg_discriminator(in_ch: int, ndf: int = 64, n_layers: int = 5, norm: str = "batch", **_):
+def vgg_discriminator(in_ch: int, ndf: int = 64, n_layers: int = 5, norm: str = "batch") -> FeatureSequence:
     bias = conv_bias(norm)
     act = nn.LeakyReLU(0.2, True)
     stages, prev = [], in_ch

@@ -1,1 +1,1 @@
-from . import unet, resnet, rrdb, srresnet  # noqa: F401  (register)
+from . import unet, resnet, rrdb, srresnet, stargan  # noqa: F401  (register)

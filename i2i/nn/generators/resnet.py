@@ -25,7 +25,7 @@ class ResnetBlock(nn.Module):
 class ResnetGenerator(nn.Module):
     def __init__(self, in_ch: int = 3, out_ch: int = 3, ngf: int = 64, num_blocks: int = 9,
                  norm: str = "instance", dropout: float = 0.0, upsample: str = "transpose",
-                 final_act: str = "tanh", n_down: int = 2, **_):
+                 final_act: str = "tanh", n_down: int = 2):
         super().__init__()
         bias = conv_bias(norm)
         self.size_multiple = 2 ** n_down
@@ -51,16 +51,24 @@ class ResnetGenerator(nn.Module):
         return self.model(x)
 
 
+# The builders' parameters are the knobs `model.generator` may set for them (plus the context
+# the pipeline passes: in_ch, out_ch, final_act); num_blocks 0 means the name's default.
 @GENERATORS.register("resnet")
-def resnet(num_blocks: int = 0, **kw):
-    return ResnetGenerator(num_blocks=num_blocks or 9, **kw)
+def resnet(in_ch: int = 3, out_ch: int = 3, ngf: int = 64, norm: str = "instance", dropout: float = 0.0,
+           upsample: str = "transpose", num_blocks: int = 0, final_act: str = "tanh") -> ResnetGenerator:
+    return ResnetGenerator(in_ch, out_ch, ngf, num_blocks or 9, norm=norm, dropout=dropout, upsample=upsample,
+                           final_act=final_act)
 
 
 @GENERATORS.register("resnet_6blocks")
-def resnet_6blocks(num_blocks: int = 0, **kw):
-    return ResnetGenerator(num_blocks=num_blocks or 6, **kw)
+def resnet_6blocks(in_ch: int = 3, out_ch: int = 3, ngf: int = 64, norm: str = "instance", dropout: float = 0.0,
+                   upsample: str = "transpose", num_blocks: int = 0, final_act: str = "tanh") -> ResnetGenerator:
+    return ResnetGenerator(in_ch, out_ch, ngf, num_blocks or 6, norm=norm, dropout=dropout, upsample=upsample,
+                           final_act=final_act)
 
 
 @GENERATORS.register("resnet_9blocks")
-def resnet_9blocks(num_blocks: int = 0, **kw):
-    return ResnetGenerator(num_blocks=num_blocks or 9, **kw)
+def resnet_9blocks(in_ch: int = 3, out_ch: int = 3, ngf: int = 64, norm: str = "instance", dropout: float = 0.0,
+                   upsample: str = "transpose", num_blocks: int = 0, final_act: str = "tanh") -> ResnetGenerator:
+    return ResnetGenerator(in_ch, out_ch, ngf, num_blocks or 9, norm=norm, dropout=dropout, upsample=upsample,
+                           final_act=final_act)

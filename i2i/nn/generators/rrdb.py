@@ -50,7 +50,7 @@ class RRDB(nn.Module):
 
 class RRDBNet(nn.Module):
     def __init__(self, in_ch: int = 3, out_ch: int = 3, ngf: int = 64, num_blocks: int = 23, scale: int = 4,
-                 upsample: str = "resize", pixel_unshuffle: bool = False, final_act: str = "none", **_):
+                 upsample: str = "resize", pixel_unshuffle: bool = False, final_act: str = "none"):
         super().__init__()
         if scale == 1 or (pixel_unshuffle and scale == 2):
             self.unshuffle = 4 // scale
@@ -86,8 +86,9 @@ class RRDBNet(nn.Module):
 
 
 @GENERATORS.register("rrdb")
-def rrdb(num_blocks: int = 0, upsample: str = "resize", **kw):
-    return RRDBNet(num_blocks=num_blocks or 23, upsample=upsample, **kw)
-
-
-rrdb.super_resolution = True
+def rrdb(in_ch: int = 3, out_ch: int = 3, scale: int = 4, ngf: int = 64, upsample: str = "resize",
+         num_blocks: int = 0, pixel_unshuffle: bool = False, final_act: str = "none") -> RRDBNet:
+    """No `norm` (ESRGAN removed batch norm) and no `dropout`; num_blocks 0 = 23. Taking
+    `scale` makes it a super-resolution generator (nn/build.py)."""
+    return RRDBNet(in_ch, out_ch, ngf, num_blocks or 23, scale=scale, upsample=upsample, pixel_unshuffle=pixel_unshuffle,
+                   final_act=final_act)

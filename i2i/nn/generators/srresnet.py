@@ -28,7 +28,7 @@ class SRResBlock(nn.Module):
 
 class SRResNet(nn.Module):
     def __init__(self, in_ch: int = 3, out_ch: int = 3, ngf: int = 64, num_blocks: int = 16, scale: int = 4,
-                 norm: str = "batch", upsample: str = "pixelshuffle", final_act: str = "none", **_):
+                 norm: str = "batch", upsample: str = "pixelshuffle", final_act: str = "none"):
         super().__init__()
         self.scale, self.size_multiple, self.final_act = scale, 1, final_act
         self.head = nn.Sequential(nn.Conv2d(in_ch, ngf, 9, padding=4), nn.PReLU())
@@ -51,8 +51,7 @@ class SRResNet(nn.Module):
 
 
 @GENERATORS.register("srresnet")
-def srresnet(num_blocks: int = 0, **kw):
-    return SRResNet(num_blocks=num_blocks or 16, **kw)
-
-
-srresnet.super_resolution = True
+def srresnet(in_ch: int = 3, out_ch: int = 3, scale: int = 4, ngf: int = 64, norm: str = "batch",
+             upsample: str = "pixelshuffle", num_blocks: int = 0, final_act: str = "none") -> SRResNet:
+    """No `dropout`; num_blocks 0 = 16. Taking `scale` makes it a super-resolution generator."""
+    return SRResNet(in_ch, out_ch, ngf, num_blocks or 16, scale=scale, norm=norm, upsample=upsample, final_act=final_act)

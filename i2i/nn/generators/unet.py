@@ -16,7 +16,7 @@ from ...registry import GENERATORS
 class UNetGenerator(nn.Module):
     def __init__(self, in_ch: int = 3, out_ch: int = 3, ngf: int = 64, num_downs: int = 8,
                  norm: str = "batch", dropout: float = 0.0, upsample: str = "transpose",
-                 final_act: str = "tanh", **_):
+                 final_act: str = "tanh"):
         super().__init__()
         if num_downs < 5:
             raise ValueError("U-Net needs num_downs >= 5")
@@ -62,16 +62,24 @@ class UNetGenerator(nn.Module):
         return x
 
 
+# The builders' parameters are the knobs `model.generator` may set for them (plus the context
+# the pipeline passes: in_ch, out_ch, final_act); num_downs 0 means the name's default.
 @GENERATORS.register("unet")
-def unet(num_downs: int = 8, **kw):
-    return UNetGenerator(num_downs=num_downs or 8, **kw)
+def unet(in_ch: int = 3, out_ch: int = 3, ngf: int = 64, norm: str = "batch", dropout: float = 0.0,
+         upsample: str = "transpose", num_downs: int = 8, final_act: str = "tanh") -> UNetGenerator:
+    return UNetGenerator(in_ch, out_ch, ngf, num_downs or 8, norm=norm, dropout=dropout, upsample=upsample,
+                         final_act=final_act)
 
 
 @GENERATORS.register("unet_128")
-def unet_128(num_downs: int = 0, **kw):
-    return UNetGenerator(num_downs=num_downs or 7, **kw)
+def unet_128(in_ch: int = 3, out_ch: int = 3, ngf: int = 64, norm: str = "batch", dropout: float = 0.0,
+             upsample: str = "transpose", num_downs: int = 0, final_act: str = "tanh") -> UNetGenerator:
+    return UNetGenerator(in_ch, out_ch, ngf, num_downs or 7, norm=norm, dropout=dropout, upsample=upsample,
+                         final_act=final_act)
 
 
 @GENERATORS.register("unet_256")
-def unet_256(num_downs: int = 0, **kw):
-    return UNetGenerator(num_downs=num_downs or 8, **kw)
+def unet_256(in_ch: int = 3, out_ch: int = 3, ngf: int = 64, norm: str = "batch", dropout: float = 0.0,
+             upsample: str = "transpose", num_downs: int = 0, final_act: str = "tanh") -> UNetGenerator:
+    return UNetGenerator(in_ch, out_ch, ngf, num_downs or 8, norm=norm, dropout=dropout, upsample=upsample,
+                         final_act=final_act)
