@@ -2,7 +2,7 @@
 """StarGAN on real photographs with a known truth: does one generator learn several photo grades?
 
     python benchmarks/stargan_real_photos.py [--photos DIR] [--out DIR] [--train-minutes M | --iters N]
-                                             [--threads T] [--batch-size B] [--quick]
+                                             [--threads T] [--batch-size B] [--quick] [KEY=VALUE ...]
 
 1. Real photos: ~30 photographs and ~110 video frames in --photos DIR, as written by
    `python benchmarks/get_photos.py DIR` (run automatically when DIR lacks them; default
@@ -25,6 +25,7 @@
      paper        the preset's generator: tanh output, transposed-conv upsampling
      do-no-harm   model.generator.residual=true model.generator.upsample=resize
                   (output = input + learned change, nearest-resize upsampling)
+   KEY=VALUE arguments (config overrides, e.g. train.lr=0.0002) are passed to both runs.
    The number of steps is chosen by a timing probe (both settings run --probe-iters steps side by
    side; their own images/s figures exclude start-up) so that training takes --train-minutes.
 4. The held-out *plain* photos are translated at full size to every domain with
@@ -38,6 +39,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import os
 import re
@@ -147,9 +149,10 @@ def build_data(photo_dir: Path, data: Path) -> tuple[Path, dict[str, list[Path]]
 
 
 # ------------------------------------------------------------------------ train + eval
-def train_cmd(data: Path, run: Path, iters: int, batch: int, threads: int, setting: str) -> list[str]:
+def train_cmd(data: Path, run: Path, iters: int, batch: int, threads: int, setting: str,
+              extra: list[str]) -> list[str]:
     return [sys.executable, "train.py", "stargan", "--data", str(data), "--out", str(run), "--iters", str(iters),
-            "--batch-size", str(batch), *COMMON, f"train.threads={threads}", *SETTINGS[setting]]
+            "--batch-size", str(batch), *COMMON, f"train.threads={threads}", *SETTINGS[setting], *extra]
 
 
 def images_per_second(log: Path) -> float:
@@ -160,10 +163,10 @@ def images_per_second(log: Path) -> float:
     return float(m[-1])
 
 
-def probe(data: Path, out: Path, iters: int, batch: int, threads: int) -> dict[str, float]:
+def probe(data: Path, out: Path, iters: int, batch: int, threads: int, extra: list[str]) -> dict[str, float]:
     """Seconds per step of each setting, both running side by side as in the real run."""
     shutil.rmtree(out / "probe", ignore_errors=True)
-    jobs = [(train_cmd(data, out / "probe" / s, iters, batch, threads, s), out / "logs" / f"probe_{s}.log")
+    jobs = [(train_cmd(data, out / "probe" / s, iters, batch, threads, s, extra), out / "logs" / f"probe_{s}.log")
             for s in SETTINGS]
     run_logged_parallel(jobs)
     secs = {s: batch / images_per_second(log) for s, (_, log) in zip(SETTINGS, jobs)}
@@ -206,6 +209,7 @@ def main(argv=None) -> int:
                          "the two runs side by side with 1 thread each are far faster than with 2 each")
     ap.add_argument("--setting", choices=list(SETTINGS), help="run one generator setting only")
     ap.add_argument("--quick", action="store_true", help="smoke test: 2 steps per run, no probe")
+    ap.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides for both runs")
     a = ap.parse_args(argv)
     t_start = time.time()
     out = Path(a.out)
@@ -226,18 +230,20 @@ def main(argv=None) -> int:
         iters, step_s = a.iters, {}
     else:
         print(f"timing probe: {a.probe_iters} steps of each setting side by side ...", flush=True)
-        step_s = probe(data, out, a.probe_iters, a.batch_size, a.threads)
+        step_s = probe(data, out, a.probe_iters, a.batch_size, a.threads, a.overrides)
         iters = max(1, int(a.train_minutes * 60 / max(step_s.values())) // 10 * 10)
         print("probe: " + ", ".join(f"{s} {t:.2f} s/step" for s, t in step_s.items())
               + f" -> {iters} steps each for {a.train_minutes:g} min", flush=True)
 
-    tag = f"b{a.batch_size}_it{iters}"
+    tag = f"b{a.batch_size}_it{iters}" + (
+        "_" + hashlib.sha1(" ".join(a.overrides).encode()).hexdigest()[:8] if a.overrides else "")
     jobs, todo = {}, []
     for s in settings:
         run = out / "runs" / f"{s}_{tag}"
         if not (run / "weights" / "latest.safetensors").exists():
             shutil.rmtree(run, ignore_errors=True)
-            jobs[s] = (train_cmd(data, run, iters, a.batch_size, a.threads, s), out / "logs" / f"{s}_{tag}.train.log")
+            jobs[s] = (train_cmd(data, run, iters, a.batch_size, a.threads, s, a.overrides),
+                       out / "logs" / f"{s}_{tag}.train.log")
             todo.append(s)
     if todo:
         for s in todo:
@@ -258,8 +264,10 @@ def main(argv=None) -> int:
     print()
     print(f"StarGAN on held-out real photos ({len(stems)}, shorter side {SHORT_SIDE} px): plain -> each domain, "
           f"PSNR (RGB) vs the known truth, mean over photos.")
-    print(f"CPU, {a.threads} thread(s) per run, both settings side by side; {iters} steps (1 G + 5 D updates, "
-          f"batch {a.batch_size}), {CROP} px crops, G ngf 16 / 3 blocks, D ndf 16 / 4 layers")
+    d_steps = next((o.split("=", 1)[1] for o in reversed(a.overrides) if o.startswith("train.d_steps=")), "5")
+    print(f"CPU, {a.threads} thread(s) per run, both settings side by side; {iters} steps (1 G + {d_steps} D updates, "
+          f"batch {a.batch_size}), {CROP} px crops, G ngf 16 / 3 blocks, D ndf 16 / 4 layers"
+          + (f"; {' '.join(a.overrides)}" if a.overrides else ""))
     head = f"{'setting':<11} {'target':<6} {'steps':>5} {'train s':>7} {'PSNR in':>8} {'PSNR out':>8} {'gain':>6} {'photos +':>8}"
     print(head)
     print("-" * len(head))

@@ -127,8 +127,8 @@ def run_one(pipe: str, size: int, root: str, steps: int, loader_batches: int) ->
 
     base = maxrss_mib()
     out = {"pipe": pipe, "size": size, "threads": torch.get_num_threads(), "load": [os.getloadavg()[0]]}
-    overrides = [f"data.crop_size={size}", f"data.load_size={size}", "train.device=cpu",
-                 f"data.root={Path(root) / SUBSETS[pipe]}"]
+    overrides = [f"data.crop_size={size}", f"data.load_size={size}", "train.device=cpu", "train.batch_size=1",
+                 f"data.root={Path(root) / SUBSETS[pipe]}"]  # batch 1 everywhere (StarGAN's preset: 16)
     if pipe == "pix2pix" and size < 256:
         overrides.append("model.generator.name=unet_128")
     cfg = config.load(pipe, overrides)

@@ -90,5 +90,5 @@ def rrdb(in_ch: int = 3, out_ch: int = 3, scale: int = 4, ngf: int = 64, upsampl
          num_blocks: int = 0, pixel_unshuffle: bool = False, final_act: str = "none") -> RRDBNet:
     """No `norm` (ESRGAN removed batch norm) and no `dropout`; num_blocks 0 = 23. Taking
     `scale` makes it a super-resolution generator (nn/build.py)."""
-    return RRDBNet(in_ch, out_ch, ngf, num_blocks or 23, scale=scale, upsample=upsample, pixel_unshuffle=pixel_unshuffle,
-                   final_act=final_act)
+    return RRDBNet(in_ch, out_ch, ngf, num_blocks or 23, scale=scale, upsample=upsample,
+                   pixel_unshuffle=pixel_unshuffle, final_act=final_act)

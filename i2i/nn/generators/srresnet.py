@@ -54,4 +54,5 @@ class SRResNet(nn.Module):
 def srresnet(in_ch: int = 3, out_ch: int = 3, scale: int = 4, ngf: int = 64, norm: str = "batch",
              upsample: str = "pixelshuffle", num_blocks: int = 0, final_act: str = "none") -> SRResNet:
     """No `dropout`; num_blocks 0 = 16. Taking `scale` makes it a super-resolution generator."""
-    return SRResNet(in_ch, out_ch, ngf, num_blocks or 16, scale=scale, norm=norm, upsample=upsample, final_act=final_act)
+    return SRResNet(in_ch, out_ch, ngf, num_blocks or 16, scale=scale, norm=norm, upsample=upsample,
+                    final_act=final_act)
