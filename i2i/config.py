@@ -34,7 +34,7 @@ import yaml
 from .errors import UserError
 
 PRESET_DIR = Path(__file__).parent / "configs"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: weights carry a SHA-256 and the data meta; schema-1 runs load unchanged
 
 
 @dataclass
@@ -351,6 +351,7 @@ def from_dict(d: dict) -> Config:
     cfg = merge(Config(), d)
     from .nn.build import reset_unused_knobs  # (nn imports config)
     reset_unused_knobs(cfg.model)
+    cfg.schema_version = SCHEMA_VERSION  # what it is saved as from now on
     validate(cfg)
     return cfg
 

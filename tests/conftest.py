@@ -16,6 +16,14 @@ from datasets.build_demo import build  # noqa: E402
 torch.set_num_threads(2)
 
 
+@pytest.fixture(autouse=True)
+def _same_threads_for_every_test():
+    """train_main/translate_main pick a thread count from the processes running beside them;
+    results that depend on the count (bit-exact fingerprints) must not depend on test order."""
+    yield
+    torch.set_num_threads(2)
+
+
 @pytest.fixture(scope="session")
 def demo_data(tmp_path_factory) -> Path:
     """paired/{train,test}/{A,B} and unpaired/{trainA,trainB,testA,testB_truth}."""

@@ -34,7 +34,7 @@ def test_overrides_by_dotted_path():
     ("model.generator.ngf=abc", "'model.generator.ngf' expects int"),
     ("data.direction=AB", "choose one of: AtoB, BtoA"),
     ("loss.gan_mode=wgan", "vanilla, lsgan, hinge, wgan-gp, relativistic"),
-    ("model.generator.norm=group", "batch, instance, layer, none"),
+    ("model.generator.norm=group", "batch, instance, instance_affine, layer, none"),
     ("noequals", "KEY=VALUE"),
 ])
 def test_bad_overrides_are_one_line_errors(override, message):

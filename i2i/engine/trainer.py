@@ -109,9 +109,10 @@ class Trainer:
                 if "out of memory" in str(e).lower():
                     raise UserError(f"out of memory building {kind} {name} for {px} px crops: use a smaller "
                                     f"--crop-size, --batch-size or model.{kind}.ngf/ndf") from None
+                depth = "model.discriminator.n_layers" if kind == "discriminator" else "a shallower model.generator"
                 raise UserError(f"model.{kind} {name} cannot run on {px} px training crops "
-                                f"({str(e).strip().splitlines()[0]}): use fewer layers (e.g. model.{kind}."
-                                f"{'n_layers' if kind == 'discriminator' else 'num_downs'}) or a larger --crop-size") from None
+                                f"({str(e).strip().splitlines()[0]}): use fewer layers ({depth}) "
+                                f"or a larger --crop-size") from None
             finally:
                 net.train(was_training)
 

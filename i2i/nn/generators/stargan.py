@@ -45,7 +45,7 @@ class StarGANGenerator(nn.Module):
 
     @property
     def output_conv(self) -> nn.Module:
-        return [m for m in self.model if isinstance(m, nn.Conv2d)][-1]
+        return next(m for m in reversed(self.model) if isinstance(m, nn.Conv2d))
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         """x: N x C x H x W image; c: N x cond_dim target (one-hot domain or attribute vector)."""
