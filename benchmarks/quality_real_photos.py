@@ -30,7 +30,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -39,7 +38,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from build_demo import degrade, grade, save  # noqa: E402  (the demo's degradation and grade)
 from i2i.metrics import evaluate_folders, mean_scores  # noqa: E402
-from real_photos import TEST, add_photos_argument, fetch_photos, run_logged, split  # noqa: E402
+from real_photos import (SETTINGS, TEST, add_photos_argument, fetch_photos, load_scaled, run_logged,  # noqa: E402
+                         split)
 
 SHORT_SIDE = 256
 
@@ -55,19 +55,7 @@ PIPELINES = {
     "cyclegan": dict(task="unpaired", batch=4, iters=800, args=[
         "model.generator.name=resnet_6blocks", "train.pool_size=50"]),
 }
-SETTINGS = {
-    "paper": ["model.generator.residual=false", "model.generator.upsample=transpose"],
-    "do-no-harm": ["model.generator.residual=true", "model.generator.upsample=resize"],
-}
-
-
 # ------------------------------------------------------------------------------ data
-def load_scaled(path: Path) -> np.ndarray:
-    img = Image.open(path).convert("RGB")
-    s = SHORT_SIDE / min(img.size)
-    if s < 1:
-        img = img.resize((round(img.width * s), round(img.height * s)), Image.LANCZOS)
-    return np.asarray(img).astype(np.float32) / 255.0
 
 
 def build_tasks(photo_dir: Path, data: Path) -> dict[str, Path]:
@@ -81,7 +69,7 @@ def build_tasks(photo_dir: Path, data: Path) -> dict[str, Path]:
     rng = np.random.default_rng(0)
     paired, unpaired = data / "paired", data / "unpaired"
     for p in train_photos + street + tree:
-        img = load_scaled(p)
+        img = load_scaled(p, SHORT_SIDE)
         save(paired / "train/A" / f"{p.stem}.png", degrade(img, rng))
         save(paired / "train/B" / f"{p.stem}.png", img)
     # unpaired: disjoint halves, so no B is a graded A (the street video is split in time)
@@ -89,11 +77,11 @@ def build_tasks(photo_dir: Path, data: Path) -> dict[str, Path]:
     side_a = train_photos[0::2] + street[:half]
     side_b = train_photos[1::2] + street[half:] + tree
     for p in side_a:
-        save(unpaired / "trainA" / f"{p.stem}.png", load_scaled(p))
+        save(unpaired / "trainA" / f"{p.stem}.png", load_scaled(p, SHORT_SIDE))
     for p in side_b:
-        save(unpaired / "trainB" / f"{p.stem}.png", grade(load_scaled(p)))
+        save(unpaired / "trainB" / f"{p.stem}.png", grade(load_scaled(p, SHORT_SIDE)))
     for p in test:
-        img = load_scaled(p)
+        img = load_scaled(p, SHORT_SIDE)
         save(paired / "test/A" / f"{p.stem}.png", degrade(img, rng))
         save(paired / "test/B" / f"{p.stem}.png", img)
         save(unpaired / "testA" / f"{p.stem}.png", img)

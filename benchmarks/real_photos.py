@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -28,6 +30,23 @@ DEFAULT_PHOTOS = "/tmp/i2i_real_photos"
 
 # Held-out test photos: single shots, varied content (animal fur, fruit, people, insects, ...).
 TEST = ["baboon", "butterfly", "fruits", "home", "messi5", "orange", "smarties", "squirrel_cls"]
+
+
+# the two generator settings every translation benchmark compares
+SETTINGS = {
+    "paper": ["model.generator.residual=false", "model.generator.upsample=transpose"],
+    "do-no-harm": ["model.generator.residual=true", "model.generator.upsample=resize"],
+}
+
+
+def load_scaled(path: Path, short_side: int) -> np.ndarray:
+    """RGB float in [0, 1], shrunk (never enlarged) so its shorter side is `short_side`."""
+    from PIL import Image
+    img = Image.open(path).convert("RGB")
+    s = short_side / min(img.size)
+    if s < 1:
+        img = img.resize((round(img.width * s), round(img.height * s)), Image.LANCZOS)
+    return np.asarray(img).astype(np.float32) / 255.0
 
 
 def family(name: str) -> str:

@@ -56,8 +56,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from i2i.metrics.quality import psnr  # noqa: E402
-from real_photos import (TEST, add_photos_argument, family, fetch_photos, run_logged,  # noqa: E402
-                         run_logged_parallel, split)
+from real_photos import (SETTINGS, TEST, add_photos_argument, family, fetch_photos, load_scaled,  # noqa: E402
+                         run_logged, run_logged_parallel, split)
 
 SHORT_SIDE, CROP = 128, 64
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # BT.601
@@ -85,19 +85,7 @@ COMMON = ["--crop-size", str(CROP), "--load-size", str(SHORT_SIDE), "--device", 
           "model.generator.ngf=16", "model.generator.num_blocks=3",
           "model.discriminator.ndf=16", "model.discriminator.n_layers=4",
           "train.save_every=1000000", "train.sample_every=1000000", "train.log_every=50"]
-SETTINGS = {
-    "paper": ["model.generator.residual=false", "model.generator.upsample=transpose"],
-    "do-no-harm": ["model.generator.residual=true", "model.generator.upsample=resize"],
-}
-
-
 # ------------------------------------------------------------------------------ data
-def load_scaled(path: Path) -> np.ndarray:
-    img = Image.open(path).convert("RGB")
-    s = SHORT_SIDE / min(img.size)
-    if s < 1:
-        img = img.resize((round(img.width * s), round(img.height * s)), Image.LANCZOS)
-    return np.asarray(img).astype(np.float32) / 255.0
 
 
 def save(path: Path, img: np.ndarray) -> None:
@@ -139,9 +127,9 @@ def build_data(photo_dir: Path, data: Path) -> tuple[Path, dict[str, list[Path]]
         shutil.rmtree(data, ignore_errors=True)
         for domain, paths in groups.items():
             for p in paths:
-                save(data / "train" / domain / f"{p.stem}.png", GRADES[domain](load_scaled(p)))
+                save(data / "train" / domain / f"{p.stem}.png", GRADES[domain](load_scaled(p, SHORT_SIDE)))
         for p in test:
-            img = load_scaled(p)
+            img = load_scaled(p, SHORT_SIDE)
             for domain, grade in GRADES.items():
                 save(data / "test" / domain / f"{p.stem}.png", grade(img))
         done.write_text(DATA_VERSION + "\n")
@@ -155,8 +143,13 @@ def train_cmd(data: Path, run: Path, iters: int, batch: int, threads: int, setti
             "--batch-size", str(batch), *COMMON, f"train.threads={threads}", *SETTINGS[setting], *extra]
 
 
+def d_steps_of(overrides: list[str]) -> int:
+    """Batches one step reads: train.d_steps (the preset's 5 unless overridden)."""
+    return int(next((o.split("=", 1)[1] for o in reversed(overrides) if o.startswith("train.d_steps=")), "5"))
+
+
 def images_per_second(log: Path) -> float:
-    """The trainer's own figure (G batches only, start-up excluded) from train.py's last line."""
+    """The trainer's own figure (every image a step reads, start-up excluded) from train.py's last line."""
     m = re.findall(r"done: step \d+, ([\d.]+) images/s", log.read_text())
     if not m:
         raise RuntimeError(f"no 'done: ... images/s' line in {log}")
@@ -169,7 +162,7 @@ def probe(data: Path, out: Path, iters: int, batch: int, threads: int, extra: li
     jobs = [(train_cmd(data, out / "probe" / s, iters, batch, threads, s, extra), out / "logs" / f"probe_{s}.log")
             for s in SETTINGS]
     run_logged_parallel(jobs)
-    secs = {s: batch / images_per_second(log) for s, (_, log) in zip(SETTINGS, jobs)}
+    secs = {s: batch * d_steps_of(extra) / images_per_second(log) for s, (_, log) in zip(SETTINGS, jobs)}
     shutil.rmtree(out / "probe", ignore_errors=True)
     return secs
 
@@ -251,7 +244,7 @@ def main(argv=None) -> int:
         secs = run_logged_parallel([jobs[s] for s in todo])
         for s, t in zip(todo, secs):
             (out / "runs" / f"{s}_{tag}" / "train_seconds.txt").write_text(f"{t:.1f}\n")
-            print(f"[{s}] trained in {t:.0f} s ({images_per_second(jobs[s][1]):.2f} G images/s)", flush=True)
+            print(f"[{s}] trained in {t:.0f} s ({images_per_second(jobs[s][1]):.2f} images/s)", flush=True)
 
     results = {}
     for s in settings:
@@ -264,7 +257,7 @@ def main(argv=None) -> int:
     print()
     print(f"StarGAN on held-out real photos ({len(stems)}, shorter side {SHORT_SIDE} px): plain -> each domain, "
           f"PSNR (RGB) vs the known truth, mean over photos.")
-    d_steps = next((o.split("=", 1)[1] for o in reversed(a.overrides) if o.startswith("train.d_steps=")), "5")
+    d_steps = d_steps_of(a.overrides)
     print(f"CPU, {a.threads} thread(s) per run, both settings side by side; {iters} steps (1 G + {d_steps} D updates, "
           f"batch {a.batch_size}), {CROP} px crops, G ngf 16 / 3 blocks, D ndf 16 / 4 layers"
           + (f"; {' '.join(a.overrides)}" if a.overrides else ""))
@@ -294,7 +287,8 @@ def main(argv=None) -> int:
         gains = [t["pout"] - t["pin"] for t in r["targets"].values()]
         differ = min(r["pairs"][p][0] for p in pairs if SOURCE not in p)
         print(f"{s}: every target beats the input: {'yes' if min(gains) > 0 else 'NO'} (worst {min(gains):+.2f} dB, "
-              f"mean {np.mean(gains):+.2f} dB); smallest difference between two targets' outputs {differ:.2f} levels; "
+              f"mean {np.mean(gains):+.2f} dB); smallest difference between the outputs of two graded targets "
+              f"({', '.join(TARGETS)}) {differ:.2f} levels; "
               f"plain -> plain keeps the photo at {r['identity']:.2f} dB")
     print("paper = the stargan preset's generator (tanh output, transposed conv); "
           "do-no-harm = model.generator.residual=true model.generator.upsample=resize")

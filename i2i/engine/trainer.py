@@ -253,7 +253,8 @@ class Trainer:
             for s, h in old.items():
                 signal.signal(s, h)
         elapsed = time.time() - start_time
-        self.images_per_second = (self.step - start_step) * t.batch_size / max(elapsed, 1e-9)
+        # every image a step read: with train.d_steps > 1 a step takes d_steps batches
+        self.images_per_second = (self.step - start_step) * t.batch_size * self.batches_per_step / max(elapsed, 1e-9)
         return last
 
     def sample(self, batch: dict) -> None:
