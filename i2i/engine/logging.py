@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from torchvision.utils import save_image
 
 from ..files import atomic_write
 
@@ -27,6 +26,7 @@ class RunLogger:
 
     def sample_grid(self, step: int, visuals: dict[str, torch.Tensor]) -> Path:
         """One row per sample, one column per visual (input, output, target, ...)."""
+        from torchvision.utils import save_image  # torchvision takes seconds to import: only when needed
         cols = []
         for t in visuals.values():
             t = t.detach().float().cpu()[:4]
