@@ -90,24 +90,32 @@ def test_corrupt_file_is_skipped_with_its_name(run, tmp_path, capsys):
     assert "broken.png" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("args,message", [
-    (["translate.py", "RUN", "missing_dir", "--out", "o"], "input not found: missing_dir"),
-    (["translate.py", "nowhere", "x.png", "--out", "o"], "run not found: nowhere"),
-    (["train.py", "pix2pix", "--data", "no/such/dir", "--out", "OUT"], "dataset folder not found: no/such/dir"),
-    (["train.py", "pix2pix", "--data", "DATA", "--out", "OUT", "model.generator.name=unet_999"], "unknown generator 'unet_999'"),
-    (["train.py", "pix2pix", "--data", "DATA", "--out", "OUT", "train.itres=5"], "unknown config key 'train.itres'"),
-    (["train.py", "cyclegan", "--data", "DATA/train/A", "--out", "OUT"], "unpaired data needs trainA/ and trainB/"),
-    (["train.py", "pix2pix", "--data", "DATA", "--out", "OUT", "--resume"], "--resume: "),
+@pytest.mark.parametrize("args,message,subprocess_run", [
+    (["translate.py", "RUN", "missing_dir", "--out", "o"], "input not found: missing_dir", True),
+    (["translate.py", "nowhere", "x.png", "--out", "o"], "run not found: nowhere", False),
+    (["train.py", "pix2pix", "--data", "no/such/dir", "--out", "OUT"], "dataset folder not found: no/such/dir", True),
+    (["train.py", "pix2pix", "--data", "DATA", "--out", "OUT", "model.generator.name=unet_999"], "unknown generator 'unet_999'", False),
+    (["train.py", "pix2pix", "--data", "DATA", "--out", "OUT", "train.itres=5"], "unknown config key 'train.itres'", False),
+    (["train.py", "cyclegan", "--data", "DATA/train/A", "--out", "OUT"], "unpaired data needs trainA/ and trainB/", False),
+    (["train.py", "pix2pix", "--data", "DATA", "--out", "OUT", "--resume"], "--resume: ", False),
 ])
-def test_cli_errors_are_one_line(run, demo_data, tmp_path, args, message):
+def test_cli_errors_are_one_line(run, demo_data, tmp_path, monkeypatch, capsys, args, message, subprocess_run):
+    """Through the real entry points once each (no traceback reaches the terminal); the other
+    cases in-process through the same run_cli (a subprocess costs seconds of imports)."""
     if args[0] == "train.py":  # should a case not fail, it must not train a full-size model for minutes
         args = args + ["--iters", "1", "--crop-size", "32"]
     args = [a.replace("RUN", str(run)).replace("DATA", str(demo_data / "paired")).replace("OUT", str(tmp_path / "r"))
             for a in args]
-    p = subprocess.run([sys.executable, str(ROOT / args[0]), *args[1:]], capture_output=True, text=True, cwd=tmp_path)
-    assert p.returncode == 2, p.stderr
-    lines = p.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], p.stderr
+    if subprocess_run:
+        p = subprocess.run([sys.executable, str(ROOT / args[0]), *args[1:]], capture_output=True, text=True, cwd=tmp_path)
+        code, err = p.returncode, p.stderr
+    else:
+        monkeypatch.chdir(tmp_path)
+        code = run_cli(train_main if args[0] == "train.py" else translate_main, args[1:])
+        err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], err
 
 
 def test_train_cli_end_to_end_and_refuses_to_clobber(demo_data, tmp_path):
