@@ -53,7 +53,7 @@ def reference_run(demo_data, out: Path, iters: int) -> Path:
     return out
 
 
-def kill_loop(demo_data, tmp_path, kills: int, iters: int) -> None:
+def kill_loop(demo_data, tmp_path, kills: int, iters: int, at_least: int) -> None:
     """SIGKILL a training process with save_every=1 at random instants, resume each time, and
     finish with the weights of an uninterrupted run."""
     run, rng = tmp_path / "killed", random.Random(0)
@@ -76,17 +76,17 @@ def kill_loop(demo_data, tmp_path, kills: int, iters: int) -> None:
     assert final.returncode == 0, final.stderr
     assert not [p for p in run.rglob(".*") if p.is_file()], "temp files left behind"
     assert ckpt.read_metadata(run / ckpt.WEIGHTS)["step"] == str(iters)
-    assert killed >= min(kills, 2), f"only {killed} kills landed: the run was too short"
+    assert killed >= at_least, f"only {killed} kills landed: the run was too short"
     assert same_weights(run, reference_run(demo_data, tmp_path / "reference", iters))
 
 
 def test_resumes_after_sigkill_at_random_instants(demo_data, tmp_path):
-    kill_loop(demo_data, tmp_path, kills=3, iters=60)
+    kill_loop(demo_data, tmp_path, kills=3, iters=60, at_least=2)
 
 
 @pytest.mark.slow
 def test_resumes_after_many_sigkills(demo_data, tmp_path):
-    kill_loop(demo_data, tmp_path, kills=24, iters=400)
+    kill_loop(demo_data, tmp_path, kills=24, iters=400, at_least=20)
 
 
 def test_kill_between_state_and_weights_writes(demo_data, tmp_path, monkeypatch):
