@@ -254,16 +254,16 @@ def translate_main(argv=None) -> int:
     def flush():
         nonlocal written
         images = [im for _, im in pending]
-        try:
-            results = [(suffix, tr.translate_images(images, request, tile, a.tile_overlap)) for suffix, request in requests]
-        except (RuntimeError, MemoryError) as e:
-            if not isinstance(e, MemoryError) and "memory" not in str(e).lower():
-                raise
-            h, w = images[0].rgb.shape[:2]
-            fix = f"use a smaller --tile (now {tile})" if tile else "use --tile 256 to run it in blended tiles"
-            raise UserError(f"out of memory translating {pending[0][0][0]} ({w}x{h}): {fix}"
-                            + (" or --batch-size 1" if len(images) > 1 else "")) from None
-        for suffix, outputs in results:
+        for suffix, request in requests:  # one request's outputs in memory at a time (--all-domains)
+            try:
+                outputs = tr.translate_images(images, request, tile, a.tile_overlap)
+            except (RuntimeError, MemoryError) as e:
+                if not isinstance(e, MemoryError) and "memory" not in str(e).lower():
+                    raise
+                h, w = images[0].rgb.shape[:2]
+                fix = f"use a smaller --tile (now {tile})" if tile else "use --tile 256 to run it in blended tiles"
+                raise UserError(f"out of memory translating {pending[0][0][0]} ({w}x{h}): {fix}"
+                                + (" or --batch-size 1" if len(images) > 1 else "")) from None
             for (src, dst), res in zip([j for j, _ in pending], outputs):
                 write_image(dst.with_name(dst.stem + suffix + dst.suffix), res.rgb, res.alpha, res.bits, res.icc)
         written += len(pending)
