@@ -56,7 +56,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from i2i.metrics.quality import psnr  # noqa: E402
-from real_photos import (SETTINGS, TEST, add_photos_argument, family, fetch_photos, load_scaled,  # noqa: E402
+from real_photos import (SETTINGS, add_photos_argument, family, fetch_photos, load_scaled,  # noqa: E402
                          run_logged, run_logged_parallel, split)
 
 SHORT_SIDE, CROP = 128, 64

@@ -3,7 +3,6 @@ conditions computed once per image, loss weights checked, D steps and D optimize
 owned by the trainer; ported pipelines train exactly as before; old runs still load."""
 import hashlib
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest

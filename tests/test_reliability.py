@@ -1,7 +1,6 @@
 """Nothing lost, nothing silent: kills at any instant, interrupts, bad values, bad files,
 full disks, file permissions, threads. Each test reproduces what a user hit."""
 import errno
-import os
 import random
 import signal
 import subprocess
@@ -117,7 +116,7 @@ def test_stale_temp_files_are_removed_at_start(demo_data, tmp_path):
     cfg = tiny_config("pix2pix", demo_data / "paired", 2)
     make_trainer(cfg, tmp_path / "run").fit()
     w = tmp_path / "run" / "weights"
-    stale = [w / ".latest.state.pt.k3j2h1", w / f".latest.safetensors.i2i-tmp-abcd.safetensors"]
+    stale = [w / ".latest.state.pt.k3j2h1", w / ".latest.safetensors.i2i-tmp-abcd.safetensors"]
     for p in stale:
         p.write_bytes(b"\0" * 1000)
     make_trainer(cfg, tmp_path / "run", resume=True)
