@@ -1,14 +1,16 @@
 """Building blocks shared by every network: the norm factory, weight init, spectral norm.
 
-Norms are built by name so a config can choose them; conditional norms (AdaIN, SPADE,
-conditional BN) join `NORMS` later behind the same `make_norm(name, channels)` call and take
-their condition through `forward(x, cond)`.
+Norms are built by name so a config can choose them; conditional norms (i2i/nn/conditional.py)
+share the same `make_norm(name, channels, cond_dim)` call and take their condition through
+`forward(x, cond)` inside a `CondSequential`.
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from .conditional import CONDITIONAL_NORMS, make_conditional_norm
 
 NORMS = {
     "batch": lambda c: nn.BatchNorm2d(c, affine=True, track_running_stats=True),
@@ -17,10 +19,16 @@ NORMS = {
     "instance_affine": lambda c: nn.InstanceNorm2d(c, affine=True, track_running_stats=False),
     "layer": lambda c: nn.GroupNorm(1, c),
     "none": lambda c: nn.Identity(),
+    **CONDITIONAL_NORMS,
 }
 
 
-def make_norm(name: str, channels: int) -> nn.Module:
+def make_norm(name: str, channels: int, cond_dim: int = 0) -> nn.Module:
+    """`cond_dim`: the size of the condition a conditional network passes (0: none)."""
+    if name in CONDITIONAL_NORMS:
+        if not cond_dim:
+            raise ValueError(f"norm '{name}' needs a condition; only conditional generators (stargan) take it")
+        return make_conditional_norm(name, channels, cond_dim)
     return NORMS[name](channels)
 
 
