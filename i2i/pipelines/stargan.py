@@ -9,7 +9,9 @@ head, classifies the domain of what it sees. The objectives:
     L_G =  L_adv + λ_cls L_cls(fake) + λ_rec L_rec   G's outputs must be classified as the target
 
 where L_rec = || x - G(G(x, c_target), c_original) ||_1 keeps the content (a cycle through the
-original domain). Adversarial loss: WGAN-GP (λ_gp = 10). Domain classification: cross-entropy
+original domain). Not in the paper, off in the preset: λ_id || x - G(x, c_original) ||_1
+(`loss.identity`, CycleGAN's identity loss), which keeps colours the target does not ask to
+change. Adversarial loss: WGAN-GP (λ_gp = 10). Domain classification: cross-entropy
 for one-domain-per-image data, binary cross-entropy per attribute for attribute tables.
 λ_cls = 1, λ_rec = 10; D is updated 5 times per G update; targets are drawn at random per batch.
 """
@@ -29,7 +31,7 @@ from .base import Pipeline, Request
 class StarGAN(Pipeline):
     data_kind = "domains"
     directions = ()
-    loss_terms = frozenset({"gan", "classification", "cycle"})
+    loss_terms = frozenset({"gan", "classification", "cycle", "identity"})
 
     def __init__(self, cfg, meta=None, training: bool = True):
         super().__init__(cfg, meta, training)
@@ -81,6 +83,8 @@ class StarGAN(Pipeline):
                  "G_cls": self.w.classification * self.classification(judged.logits, target)}
         if self.w.cycle > 0:
             terms["G_rec"] = self.w.cycle * l1(G(fake, self.one_hot(label)), x)
+        if self.w.identity > 0:  # not in the paper: asked for its own domain, G leaves the image alone
+            terms["G_id"] = self.w.identity * l1(G(x, self.one_hot(label)), x)
         return terms, {"fake": fake.detach()}
 
     def discriminator_step(self, batch, fakes=None):
