@@ -147,6 +147,15 @@ def translate_parser() -> argparse.ArgumentParser:
     target.add_argument("--attrs", metavar="NAME=0|1,...",
                         help="attribute runs (StarGAN on an attribute table): the named attributes are set, "
                         "every attribute not named is 0")
+    styles = p.add_mutually_exclusive_group()
+    styles.add_argument("--styles", type=int, metavar="K",
+                        help="multimodal runs (MUNIT): K outputs per input, each in a random style, named "
+                        "STEM_style-k.png (k = 0..K-1; default 1, named STEM.png)")
+    styles.add_argument("--style-from", metavar="IMG",
+                        help="multimodal runs (MUNIT): the style of this image of the target domain, for every input")
+    p.add_argument("--seed", type=int,
+                   help="multimodal runs: output k takes random style number SEED + k (default 0): the same "
+                   "command gives the same pictures")
     p.add_argument("--batch-size", type=int, default=1, help="images of equal size are batched together")
     p.add_argument("--device", default="auto")
     p.add_argument("--tile", type=int, help="run images larger than this (input pixels) in blended tiles, "
@@ -158,7 +167,8 @@ def translate_parser() -> argparse.ArgumentParser:
     return p
 
 
-FLAG_OF_OPTION = {"direction": "--direction", "domain": "--to / --all-domains", "attrs": "--attrs"}
+FLAG_OF_OPTION = {"direction": "--direction", "domain": "--to / --all-domains", "attrs": "--attrs",
+                  "style": "--styles / --seed / --style-from"}
 
 
 def _parse_attrs(text: str, known: list[str]) -> dict[str, int]:
@@ -173,14 +183,16 @@ def _parse_attrs(text: str, known: list[str]) -> dict[str, int]:
     return out
 
 
-def requests_from_flags(a, options: dict[str, list]) -> list[tuple[str, "object"]]:
+def requests_from_flags(a, options: dict[str, list], load_reference=None) -> list[tuple[str, "object"]]:
     """(output name suffix, Request) per output: one output keeps the input's stem, several
-    (--all-domains) are named STEM_to-DOMAIN. A flag the run has no use for is an error that
-    says what the run takes."""
+    are named STEM_to-DOMAIN (--all-domains) or STEM_style-k (--styles K). A flag the run has no
+    use for is an error that says what the run takes. `load_reference(path)`: the --style-from
+    image as a C x H x W tensor."""
     from .errors import UserError
     from .pipelines import Request
     takes = "; ".join(f"{FLAG_OF_OPTION.get(k, k)}: {', '.join(map(str, v))}" for k, v in options.items()) or "no options"
-    given = {"direction": a.direction is not None, "domain": bool(a.to or a.all_domains), "attrs": a.attrs is not None}
+    given = {"direction": a.direction is not None, "domain": bool(a.to or a.all_domains), "attrs": a.attrs is not None,
+             "style": a.styles is not None or a.style_from is not None or a.seed is not None}
     for key, used in given.items():
         if used and key not in options:
             raise UserError(f"{FLAG_OF_OPTION[key].split(' / ')[0]} does not apply to this run ({takes})")
@@ -188,7 +200,17 @@ def requests_from_flags(a, options: dict[str, list]) -> list[tuple[str, "object"
         return [(f"_to-{d}", Request(domain=d)) for d in options["domain"]]
     if a.attrs is not None:
         return [("", Request(attrs=_parse_attrs(a.attrs, options["attrs"])))]
-    return [("", Request(direction=a.direction or "AtoB", domain=a.to))]
+    direction = a.direction or "AtoB"
+    if "style" in options:
+        if a.style_from is not None:
+            return [("", Request(direction=direction, style="reference", reference=load_reference(a.style_from)))]
+        k, seed = 1 if a.styles is None else a.styles, a.seed or 0
+        if k < 1:
+            raise UserError(f"--styles must be >= 1, got {k}")
+        if k == 1:
+            return [("", Request(direction=direction, seed=seed))]
+        return [(f"_style-{i}", Request(direction=direction, seed=seed + i)) for i in range(k)]
+    return [("", Request(direction=direction, domain=a.to))]
 
 
 def collect_inputs(inputs: list[str], out: Path) -> list[tuple[Path, Path]]:
@@ -242,7 +264,7 @@ def translate_main(argv=None) -> int:
     from .runtime import set_threads
     set_threads(a.threads)
     tr = Translator.from_run(a.run, a.device)
-    requests = requests_from_flags(a, tr.pipeline.options())
+    requests = requests_from_flags(a, tr.pipeline.options(), lambda p: tr.prepare(read_image(Path(p))))
     for _, request in requests:
         tr.condition(request, 1)  # a request the run cannot serve stops here, before any image is read
     tile = tr.pipeline.default_tile if a.tile is None else a.tile

@@ -49,6 +49,9 @@ class GeneratorConfig:
     num_downs: int = 0             # U-Net depth; 0 = the name's default
     pixel_unshuffle: bool = False  # RRDB: pixel-unshuffle the input so the body runs at 1/4 of the output
                                    # size (Real-ESRGAN's x2; x1 always does)
+    style_dim: int = 8             # MUNIT: style code size
+    mlp_dim: int = 256             # MUNIT: width of the style -> AdaIN parameters MLP
+    shared_blocks: int = 0         # UNIT: residual blocks shared by both domains' encoders (and decoders)
 
 
 @dataclass
@@ -58,6 +61,7 @@ class DiscriminatorConfig:
     n_layers: int = 3              # PatchGAN depth: 3 -> 70x70 receptive field
     norm: str = "batch"
     num_D: int = 1                 # multiscale: number of scales
+    head: str = "pix2pix"          # PatchGAN end: pix2pix (stride-1 stage + 4x4 conv) | munit (1x1 conv)
                                    # n_layers also sets the VGG discriminator's stride-2 stages (5 = VGG128)
     spectral_norm: bool = False
 
@@ -81,6 +85,11 @@ class LossConfig:
     perceptual: float = 0.0
     feature_matching: float = 0.0
     classification: float = 0.0    # auxiliary domain / class classifier on D (StarGAN lambda_cls, ACGAN)
+    reconstruction: float = 0.0    # MUNIT / UNIT: each domain's auto-encoder reproduces its image (L1)
+    style: float = 0.0             # MUNIT: the style code is recovered from a translation (L1)
+    content: float = 0.0           # MUNIT: the content code is recovered from a translation (L1)
+    kl: float = 0.0                # UNIT: the latent code's KL term (mean of squares, unit variance)
+    cycle_kl: float = 0.0          # UNIT: the same on the codes re-encoded from translations
     gp: float = 10.0               # wgan-gp penalty weight
     vgg_weights: str = ""          # path to torchvision vgg19 .pth; "" = torch hub cache
     vgg_criterion: str = "l1"      # l1 (ESRGAN, pix2pixHD) | mse (SRGAN)
@@ -119,6 +128,7 @@ class TrainConfig:
     lr_d: Optional[float] = None   # the discriminators' Adam settings; None = the same as G's
     beta1_d: Optional[float] = None  # (TTUR: a separate D learning rate)
     beta2_d: Optional[float] = None
+    weight_decay: float = 0.0      # Adam weight decay, every network (MUNIT/UNIT: 1e-4)
     d_steps: int = 1               # D updates per G update (StarGAN / WGAN-GP: 5), each on its own batch
     lr_policy: str = "linear"      # linear (constant, then linear to 0) | constant | cosine | multistep
     decay_start: float = 0.5       # linear: fraction of iters after which the lr decays linearly
@@ -429,6 +439,7 @@ def _check_numbers(cfg: Config) -> None:
     _number("train.gamma", t.gamma, 0, 1, low_open=True)
     _number("train.threads", t.threads, 0, hint=" (0 = auto)")
     _number("train.d_steps", t.d_steps, 1)
+    _number("train.weight_decay", t.weight_decay, 0, hint=" (0 = off; MUNIT/UNIT use 0.0001)")
     for key in ("lr_d", "beta1_d", "beta2_d"):
         if getattr(t, key) is not None:
             _number(f"train.{key}", getattr(t, key), 0, 1, low_open=key == "lr_d", high_open=key != "lr_d")

@@ -200,3 +200,42 @@ def test_translate_attrs(tmp_path, capsys):
         tr.condition(Request(attrs={"Bald": 1}), 1)
     rc = run_cli(translate_main, [str(tmp_path / "run"), str(src), "--out", str(tmp_path / "x"), "--attrs", "Male=2"])
     assert rc == 2 and "NAME=0 or NAME=1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("norm", ["instance_affine", "conditional_instance"])
+def test_where_the_target_reaches(norm):
+    """The paper's G tiles the target into constant maps at its input; instance norm then removes
+    every constant, so the target survives only near the zero-padded borders and the interior
+    of an image wider than the receptive field ignores it. A conditional norm re-injects the
+    target after every normalisation: the interior changes with the target as much as the
+    borders do."""
+    from i2i.nn.generators.stargan import stargan_generator
+    torch.manual_seed(0)
+    g = stargan_generator(cond_dim=3, ngf=8, num_blocks=1, norm=norm).eval()
+    with torch.no_grad():
+        for p in g.parameters():  # as after training: affine maps away from their zero start
+            p.add_(torch.randn_like(p) * 0.1)
+        x = torch.rand(1, 3, 96, 96) * 2 - 1
+        a, b = (g(x, torch.eye(3)[[k]]) for k in (0, 1))
+    diff = (a - b).abs().mean(1)[0]
+    border, interior = diff[:6].mean().item(), diff[36:60, 36:60].mean().item()
+    if norm == "instance_affine":
+        assert interior < 0.35 * border, (border, interior)
+    else:
+        assert interior > 0.7 * border, (border, interior)
+
+
+def test_conditional_norm_needs_a_conditional_generator():
+    with pytest.raises(UserError, match="norm 'conditional_instance' needs a condition"):
+        build_pipeline(config.load("pix2pix", ["model.generator.norm=conditional_instance"]))
+
+
+def test_identity_loss_is_a_stargan_term(domain_data, tmp_path):
+    """loss.identity (off in the paper preset) asks G(x, own domain) = x: zero at the identity
+    start of the residual generator, and a loss term G trains on."""
+    root, _ = domain_data
+    t = make_trainer(stargan_config(root, 1, "loss.identity=10", "model.generator.residual=true",
+                                     "train.d_steps=1"), tmp_path / "run")
+    batch = next(iter(t.loader()))
+    terms, _ = t.pipeline.generator_step(batch)
+    assert 0 <= terms["G_id"].item() < 1e-2

@@ -70,7 +70,8 @@ class Trainer:
         adam = {"G": (t.lr, t.beta1, t.beta2),
                 "D": (t.lr if t.lr_d is None else t.lr_d, t.beta1 if t.beta1_d is None else t.beta1_d,
                       t.beta2 if t.beta2_d is None else t.beta2_d)}
-        self.optimizers = {k: torch.optim.Adam(n.parameters(), lr=adam[k][0], betas=adam[k][1:])
+        self.optimizers = {k: torch.optim.Adam(n.parameters(), lr=adam[k][0], betas=adam[k][1:],
+                                                weight_decay=t.weight_decay)
                            for k, n in nets.items() if len(list(n.parameters()))}
         self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(o, lr_lambda(cfg)) for k, o in self.optimizers.items()}
         self.ema = None

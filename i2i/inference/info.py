@@ -21,7 +21,8 @@ from ..pipelines import build_pipeline
 from .translator import Translator
 
 # Pipeline.options() keys -> the translate.py flag that names them
-FLAGS = {"direction": "--direction", "domain": "--to", "attrs": "--attrs NAME=0|1,..."}
+FLAGS = {"direction": "--direction", "domain": "--to", "attrs": "--attrs NAME=0|1,...",
+         "style": "--styles K [--seed S] | --style-from IMG"}
 NOTES = {"domain": " (or --all-domains)"}
 
 

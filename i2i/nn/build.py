@@ -23,7 +23,7 @@ from torch import nn
 from ..config import DiscriminatorConfig, GeneratorConfig, ModelConfig
 from ..errors import UserError
 from ..registry import DISCRIMINATORS, GENERATORS, Registry
-from .layers import ResidualOutput, apply_spectral_norm, init_weights
+from .layers import ResidualOutput, apply_spectral_norm, init_weights, zero_output_conv
 
 BUILD_KEYS = {"generator": ("name", "residual"), "discriminator": ("name", "spectral_norm")}
 REGISTRIES = {"generator": GENERATORS, "discriminator": DISCRIMINATORS}
@@ -113,7 +113,10 @@ def build_generator(g: GeneratorConfig, in_ch: int, out_ch: int, init: str = "no
     kw = dict(in_ch=in_ch, out_ch=out_ch, **context, **knob_values("generator", g))
     if "scale" in params:
         kw["scale"] = scale
-    if g.residual:
+    own_residual = "residual" in params  # decoders whose base image is not their input (MUNIT, UNIT)
+    if own_residual:
+        kw["residual"] = g.residual
+    elif g.residual:
         if "final_act" not in params:
             raise UserError(f"model.generator.residual=true: generator '{g.name}' has no output activation "
                             f"to hand to the residual wrapper; set model.generator.residual=false")
@@ -123,9 +126,12 @@ def build_generator(g: GeneratorConfig, in_ch: int, out_ch: int, init: str = "no
     except ValueError as e:  # a combination the architecture cannot build
         raise UserError(f"model.generator ({g.name}): {e}") from None
     init_weights(net, init, gain)
-    if g.residual:
-        if in_ch != out_ch:
-            raise UserError(f"model.generator.residual=true needs equal input/output channels (got {in_ch} -> {out_ch})")
+    if g.residual and in_ch != out_ch:
+        raise UserError(f"model.generator.residual=true needs equal input/output channels (got {in_ch} -> {out_ch})")
+    if g.residual and own_residual:
+        for conv in net.output_convs:
+            zero_output_conv(conv)
+    elif g.residual:
         net = ResidualOutput(net, scale)
     return net
 

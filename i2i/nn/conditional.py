@@ -51,12 +51,48 @@ class ConditionalNorm(Conditional):
         return self.norm(x) * (1 + gamma[:, :, None, None]) + beta[:, :, None, None]
 
 
-# name -> the plain norm underneath (built without affine: the condition supplies it)
+class AdaptiveInstanceNorm(Conditional):
+    """AdaIN (Huang & Belongie 2017; MUNIT): instance norm without parameters of its own; the
+    scale and shift are this layer's slice of a vector that a style MLP computes once for the
+    whole decoder (MUNIT's layout: one MLP, one output vector, [shift, scale] per layer in
+    order). The owning network numbers its AdaIN layers with `adain_parameter_count`."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.channels, self.offset = channels, 0
+        self.norm = nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
+
+    def forward(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        o, c = self.offset, self.channels
+        shift, scale = params[:, o:o + c, None, None], params[:, o + c:o + 2 * c, None, None]
+        return self.norm(x) * scale.to(x.dtype) + shift.to(x.dtype)
+
+
+def adain_parameter_count(module: nn.Module) -> int:
+    """Give each AdaIN layer inside `module` its offset in the style MLP's output (in module
+    order) and return the MLP's output size."""
+    total = 0
+    for m in module.modules():
+        if isinstance(m, AdaptiveInstanceNorm):
+            m.offset = total
+            total += 2 * m.channels
+    return total
+
+
+# name -> the plain norm underneath (built without affine: the condition supplies it), and
+# what the condition is: any vector (a domain, a class) or a style MLP's AdaIN parameters
 CONDITIONAL_NORMS = {
     "conditional_instance": lambda c: nn.InstanceNorm2d(c, affine=False, track_running_stats=False),
     "conditional_batch": lambda c: nn.BatchNorm2d(c, affine=False, track_running_stats=True),
+    "adain": lambda c: nn.InstanceNorm2d(c, affine=False, track_running_stats=False),
 }
+ADAIN = -1  # make_norm's cond_dim from a network that feeds AdaIN parameters (a style MLP's output)
 
 
-def make_conditional_norm(name: str, channels: int, cond_dim: int) -> ConditionalNorm:
+def make_conditional_norm(name: str, channels: int, cond_dim: int) -> nn.Module:
+    if (name == "adain") != (cond_dim == ADAIN):
+        raise ValueError(f"norm '{name}' does not fit this network's condition: 'adain' takes a style MLP's "
+                         f"parameters (MUNIT's decoder), the other conditional norms a label vector")
+    if name == "adain":
+        return AdaptiveInstanceNorm(channels)
     return ConditionalNorm(CONDITIONAL_NORMS[name](channels), channels, cond_dim)

@@ -100,24 +100,34 @@ def count_parameters(net: nn.Module) -> int:
     return sum(p.numel() for p in net.parameters())
 
 
+def zero_output_conv(last: nn.Module) -> None:
+    """Zero a generator's output conv (every generator names it `output_conv`), so a residual
+    output starts as its base image."""
+    if isinstance(last, nn.Sequential):  # resize-conv upsampling: Upsample + Conv2d
+        last = [m for m in last if isinstance(m, nn.Conv2d)][-1]
+    nn.init.zeros_(last.weight)
+    if last.bias is not None:
+        nn.init.zeros_(last.bias)
+
+
+def residual_tanh(base: torch.Tensor, change: torch.Tensor) -> torch.Tensor:
+    """tanh(atanh(base) + change): the base image plus a change, bounded to [-1, 1] with gradients
+    everywhere (a clamp would freeze pixels that overshoot)."""
+    return torch.tanh(torch.atanh(base.clamp(-0.999, 0.999)) + change)
+
+
 class ResidualOutput(nn.Module):
     """output = tanh(atanh(base) + change), change zero at init, where base is the input (or,
     for super-resolution, its bicubic upscaling): training starts from the identity / bicubic
-    ("do no harm") and stays in [-1, 1] with gradients everywhere (a clamp would freeze pixels
-    that overshoot)."""
+    ("do no harm")."""
 
     def __init__(self, body: nn.Module, scale: int = 1):
         super().__init__()
         self.body, self.scale = body, scale
         self.size_multiple = getattr(body, "size_multiple", 1)
-        last = body.output_conv  # every generator names the conv that produces its output
-        if isinstance(last, nn.Sequential):  # resize-conv upsampling: Upsample + Conv2d
-            last = [m for m in last if isinstance(m, nn.Conv2d)][-1]
-        nn.init.zeros_(last.weight)
-        if last.bias is not None:
-            nn.init.zeros_(last.bias)
+        zero_output_conv(body.output_conv)
 
     def forward(self, x: torch.Tensor, *cond) -> torch.Tensor:
         """`cond`: what a conditional generator takes besides the image (a target domain, ...)."""
         base = x if self.scale == 1 else F.interpolate(x, scale_factor=self.scale, mode="bicubic", align_corners=False)
-        return torch.tanh(torch.atanh(base.clamp(-0.999, 0.999)) + self.body(x, *cond))
+        return residual_tanh(base, self.body(x, *cond))

@@ -11,9 +11,10 @@ from .patch import patch_discriminator
 
 
 class MultiscaleDiscriminator(nn.Module):
-    def __init__(self, in_ch: int, num_D: int = 3, ndf: int = 64, n_layers: int = 3, norm: str = "batch"):
+    def __init__(self, in_ch: int, num_D: int = 3, ndf: int = 64, n_layers: int = 3, norm: str = "batch",
+                 head: str = "pix2pix"):
         super().__init__()
-        self.scales = nn.ModuleList(patch_discriminator(in_ch, ndf, n_layers, norm) for _ in range(num_D))
+        self.scales = nn.ModuleList(patch_discriminator(in_ch, ndf, n_layers, norm, head) for _ in range(num_D))
 
     def forward(self, x: torch.Tensor) -> list[list[torch.Tensor]]:
         out = []
@@ -26,5 +27,6 @@ class MultiscaleDiscriminator(nn.Module):
 
 @DISCRIMINATORS.register("multiscale")
 def multiscale(in_ch: int, ndf: int = 64, n_layers: int = 3, norm: str = "batch",
-               num_D: int = 3) -> MultiscaleDiscriminator:
-    return MultiscaleDiscriminator(in_ch, num_D, ndf, n_layers, norm)
+               num_D: int = 3, head: str = "pix2pix") -> MultiscaleDiscriminator:
+    """head munit, n_layers 4, norm none, num_D 3: MUNIT's and UNIT's D (8,271,171 parameters)."""
+    return MultiscaleDiscriminator(in_ch, num_D, ndf, n_layers, norm, head)

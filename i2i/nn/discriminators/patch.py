@@ -28,10 +28,20 @@ class FeatureSequence(nn.Module):
 
 
 @DISCRIMINATORS.register("patch")
-def patch_discriminator(in_ch: int, ndf: int = 64, n_layers: int = 3, norm: str = "batch") -> FeatureSequence:
-    """n_layers=3 gives the 70x70 PatchGAN."""
+def patch_discriminator(in_ch: int, ndf: int = 64, n_layers: int = 3, norm: str = "batch",
+                        head: str = "pix2pix") -> FeatureSequence:
+    """n_layers=3 gives the 70x70 PatchGAN. `head`: pix2pix (a stride-1 4x4 conv stage, then a
+    4x4 conv to the prediction) or munit (MUNIT/UNIT: n_layers stride-2 convs, then a 1x1 conv)."""
     bias = conv_bias(norm)
     stages = [[nn.Conv2d(in_ch, ndf, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]]
+    if head == "munit":
+        for n in range(1, n_layers):
+            stages.append([nn.Conv2d(ndf * 2 ** (n - 1), ndf * 2 ** n, 4, stride=2, padding=1, bias=bias),
+                           make_norm(norm, ndf * 2 ** n), nn.LeakyReLU(0.2, True)])
+        stages.append([nn.Conv2d(ndf * 2 ** (n_layers - 1), 1, 1)])
+        return FeatureSequence(stages)
+    if head != "pix2pix":
+        raise ValueError(f"head '{head}': choose pix2pix or munit")
     mult = 1
     for n in range(1, n_layers + 1):
         prev, mult = mult, min(2 ** n, 8)
