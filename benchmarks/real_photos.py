@@ -79,6 +79,26 @@ def split(photos: list[Path]) -> tuple[list[Path], list[Path]]:
     return [p for p in photos if family(p.stem) not in test_families], test
 
 
+def deal(train_photos: list[Path], frames: list[Path], names: list[str]) -> dict[str, list[Path]]:
+    """Disjoint training images for each of `names`: photo families dealt greedily (largest first, to the
+    domain with the fewest photos so far), each video cut in time into len(names) stretches
+    (the stretch order rotates from video to video so every domain gets a first stretch once)."""
+    groups: dict[str, list[Path]] = {d: [] for d in names}
+    families: dict[str, list[Path]] = {}
+    for p in sorted(train_photos):
+        families.setdefault(family(p.stem), []).append(p)
+    for _, members in sorted(families.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        target = min(groups, key=lambda d: len(groups[d]))
+        groups[target] += members
+    videos: dict[str, list[Path]] = {}
+    for f in sorted(frames):
+        videos.setdefault(f.stem.rsplit("_", 1)[0], []).append(f)
+    for v, (_, stretch) in enumerate(sorted(videos.items())):
+        for k, part in enumerate(np.array_split(np.arange(len(stretch)), len(names))):
+            groups[names[(k + v) % len(names)]] += [stretch[i] for i in part]
+    return groups
+
+
 def run_logged(cmd: list[str], log: Path) -> float:
     """Run a CLI command in the repo, its output to `log`; returns seconds; raises with the
     log's tail on failure."""

@@ -56,7 +56,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from i2i.metrics.quality import psnr  # noqa: E402
-from real_photos import (SETTINGS, add_photos_argument, family, fetch_photos, load_scaled,  # noqa: E402
+from real_photos import (SETTINGS, add_photos_argument, deal, fetch_photos, load_scaled,  # noqa: E402
                          run_logged, run_logged_parallel, split)
 
 SHORT_SIDE, CROP = 128, 64
@@ -97,31 +97,10 @@ def read(path: Path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB")).astype(np.float64) / 255.0
 
 
-def deal(train_photos: list[Path], frames: list[Path]) -> dict[str, list[Path]]:
-    """Disjoint training images per domain: photo families dealt greedily (largest first, to the
-    domain with the fewest photos so far), each video cut in time into len(GRADES) stretches
-    (the stretch order rotates from video to video so every domain gets a first stretch once)."""
-    groups: dict[str, list[Path]] = {d: [] for d in GRADES}
-    families: dict[str, list[Path]] = {}
-    for p in sorted(train_photos):
-        families.setdefault(family(p.stem), []).append(p)
-    for _, members in sorted(families.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-        target = min(groups, key=lambda d: len(groups[d]))
-        groups[target] += members
-    videos: dict[str, list[Path]] = {}
-    for f in sorted(frames):
-        videos.setdefault(f.stem.rsplit("_", 1)[0], []).append(f)
-    names = list(GRADES)
-    for v, (_, stretch) in enumerate(sorted(videos.items())):
-        for k, part in enumerate(np.array_split(np.arange(len(stretch)), len(names))):
-            groups[names[(k + v) % len(names)]] += [stretch[i] for i in part]
-    return groups
-
-
 def build_data(photo_dir: Path, data: Path) -> tuple[Path, dict[str, list[Path]], list[Path]]:
     photos, frames = fetch_photos(photo_dir)
     train_photos, test = split(photos)
-    groups = deal(train_photos, frames)
+    groups = deal(train_photos, frames, list(GRADES))
     done = data / ".done"
     if not (done.exists() and done.read_text().strip() == DATA_VERSION):
         shutil.rmtree(data, ignore_errors=True)
