@@ -1,9 +1,11 @@
-"""CPU throughput of the paper presets (pix2pix, CycleGAN at 128 and 256 px; StarGAN at 128 px).
+"""CPU throughput of the paper presets (pix2pix, CycleGAN at 128 and 256 px; StarGAN at 128 px;
+MUNIT at 256 px).
 
     python benchmarks/throughput.py                     # full run (~8 min on 2 cores)
     python benchmarks/throughput.py --quick             # smoke test (128 px, 1 timed step)
     python benchmarks/throughput.py --sizes 256 --steps 5
     python benchmarks/throughput.py --pipelines stargan --quick
+    python benchmarks/throughput.py --pipelines munit --steps 3
 
 Why: a user without a GPU needs to know what a training step and a translation cost on
 their machine, and whether that number is a property of the hardware or of the code. So
@@ -28,7 +30,9 @@ compare (the paper trains at batch 16), on three domain folders made from the de
 step is 1 G update + train.d_steps = 5 D updates, each D update on its own batch (the last one
 shares the G update's batch): a step consumes 5 batches, and its train img/s and GFLOP per
 image count all 5 images (step seconds are per step). By default StarGAN runs at 128 px only
-(the paper's size); --sizes applies to it too.
+(the paper's size); --sizes applies to it too. MUNIT (edges2shoes size: 256 px, dim 64, 4 blocks,
+3-scale D) runs at 256 px on the demo's unpaired folders; its inference is one direction with
+one random style.
 The loader is timed before training and shut down, so its workers do not steal the 2 cores
 from the timed steps; training reuses the batches it made.
 FLOPs count convolutions and matmuls only (2 per multiply-add): norms, activations and the
@@ -51,8 +55,9 @@ from pathlib import Path
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-SUBSETS = {"pix2pix": "paired", "cyclegan": "unpaired", "stargan": "domains"}  # demo folder per preset
-DEFAULT_SIZES = {"pix2pix": [128, 256], "cyclegan": [128, 256], "stargan": [128]}  # StarGAN: the paper's 128 px
+SUBSETS = {"pix2pix": "paired", "cyclegan": "unpaired", "stargan": "domains", "munit": "unpaired"}  # demo folders
+DEFAULT_SIZES = {"pix2pix": [128, 256], "cyclegan": [128, 256], "stargan": [128],  # StarGAN: the paper's 128 px
+                 "munit": [256]}  # MUNIT: its edges2shoes 256 px
 # StarGAN's domain folders, made from the demo's tiles: clean, degraded (paired/A) and warm-graded photos
 DOMAINS = {"clean": "paired/train/B", "degraded": "paired/train/A", "warm": "unpaired/trainB"}
 
