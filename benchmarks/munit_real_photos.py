@@ -57,7 +57,7 @@ COMMON = ["--crop-size", str(CROP), "--load-size", str(SHORT_SIDE), "--device", 
           "model.generator.ngf=16", "model.generator.num_blocks=2",
           "model.discriminator.ndf=16", "model.discriminator.n_layers=3", "model.discriminator.num_D=2",
           "train.save_every=1000000", "train.sample_every=1000000", "train.log_every=50"]
-PER_PIPELINE = {"munit": ["model.generator.mlp_dim=64"], "unit": []}
+PER_PIPELINE = {"munit": ["model.generator.mlp_dim=64"], "munit-cycle": ["model.generator.mlp_dim=64"], "unit": []}
 DATA_VERSION = "1"
 
 
@@ -125,7 +125,7 @@ def luma_ssim(a: np.ndarray, b: np.ndarray) -> float:
 def evaluate(name: str, data: Path, run: Path, pred: Path, stems: list[str], ref_grades: dict, logs: Path) -> dict:
     shutil.rmtree(pred, ignore_errors=True)
     src = data / "test" / "A"
-    multimodal = name == "munit"
+    multimodal = name.startswith("munit")
     styles = ["--styles", str(K), "--seed", "0"] if multimodal else []
     run_logged([sys.executable, "translate.py", str(run), str(src), "--out", str(pred / "styles"), *styles,
                 "--device", "cpu"], logs / f"{run.name}.styles.log")
@@ -176,7 +176,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_photos_argument(ap)
     ap.add_argument("--out", default="/tmp/i2i_bench_munit")
-    ap.add_argument("--pipelines", default="munit,unit")
+    ap.add_argument("--pipelines", default="munit,unit", help="comma-separated presets: munit, munit-cycle, unit")
     ap.add_argument("--train-minutes", type=float, default=20.0, help="per pipeline, both settings side by side")
     ap.add_argument("--iters", type=int, help="steps per run; skips the timing probe")
     ap.add_argument("--batch-size", type=int, default=4)
@@ -228,13 +228,13 @@ def main(argv=None) -> int:
     print(f"MUNIT / UNIT on {len(stems)} held-out real photos (shorter side {SHORT_SIDE} px); CPU, 1 thread per run, "
           f"two runs side by side; batch {a.batch_size}, {CROP} px crops, G ngf 16 / 2 blocks, D ndf 16 / 3 layers / "
           f"2 scales" + (f"; {' '.join(a.overrides)}" if a.overrides else ""))
-    head = (f"{'pipeline':<8} {'setting':<11} {'steps':>6} {'train s':>7} {'diversity':>9} {'structure':>9} "
+    head = (f"{'pipeline':<11} {'setting':<11} {'steps':>6} {'train s':>7} {'diversity':>9} {'structure':>9} "
             f"{'(grades)':>8} {'guided':>6} {'(truth)':>7}")
     print(head)
     print("-" * len(head))
     for name, s, iters, secs, r in table:
         g = f"{r['guided']:>6.2f} {r['guided_truth']:>7.2f}" if "guided" in r else f"{'n/a':>6} {'':>7}"
-        print(f"{name:<8} {s:<11} {iters:>6} {secs:>7.0f} {r['diversity']:>9.2f} {r['structure']:>9.3f} "
+        print(f"{name:<11} {s:<11} {iters:>6} {secs:>7.0f} {r['diversity']:>9.2f} {r['structure']:>9.3f} "
               f"{r['structure_truth']:>8.3f} {g}")
     print("diversity: spread of the mean colour over 8 random styles / the same over 8 random grades of the photo; "
           "structure: luminance SSIM vs the input (grades: the grades' own); guided: share of --style-from pairs "
