@@ -86,7 +86,8 @@ def test_options_map_to_translate_flags():
             return {"direction": ["AtoB", "BtoA"], "domain": ["cat", "dog"], "attrs": ["Blond_Hair", "Male"],
                     "style": ["random", "reference"]}
     assert _options(Fake()) == ["  --direction: AtoB, BtoA", "  --to: cat, dog (or --all-domains)",
-                                "  --attrs NAME=0|1,...: Blond_Hair, Male", "  --style: random, reference"]
+                                "  --attrs NAME=0|1,...: Blond_Hair, Male",
+                                "  --styles K [--seed S] | --style-from IMG: random, reference"]
 
 
 def test_info_is_listed_in_the_help(capsys):
