@@ -41,15 +41,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from i2i.metrics.quality import rgb_to_y, ssim  # noqa: E402
-from real_photos import (add_photos_argument, deal, fetch_photos, load_scaled, run_logged,  # noqa: E402
-                         run_logged_parallel, split)
+from real_photos import (add_photos_argument, deal, fetch_photos, images_per_second, load_scaled,  # noqa: E402
+                         read, run_logged, run_logged_parallel, save, split)
 
 SHORT_SIDE, CROP, K = 128, 64, 8
 SETTINGS = {"paper": ["model.generator.residual=false"], "do-no-harm": ["model.generator.residual=true"]}
@@ -76,15 +75,6 @@ def grade(img: np.ndarray, hue_deg: float, warmth: float, sat: float) -> np.ndar
 
 def random_grade(rng: np.random.Generator) -> tuple[float, float, float]:
     return float(rng.uniform(-30, 30)), float(rng.uniform(-0.15, 0.15)), float(rng.uniform(0.5, 1.5))
-
-
-def save(path: Path, img: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.round(np.clip(img, 0, 1) * 255).astype(np.uint8)).save(path)
-
-
-def read(path: Path) -> np.ndarray:
-    return np.asarray(Image.open(path).convert("RGB")).astype(np.float64) / 255.0
 
 
 def build_data(photo_dir: Path, data: Path):
@@ -166,12 +156,6 @@ def train_cmd(name: str, data: Path, run: Path, iters: int, batch: int, setting:
             "--batch-size", str(batch), *COMMON, *PER_PIPELINE[name], "train.threads=1", *SETTINGS[setting], *extra]
 
 
-def seconds_per_step(log: Path, batch: int) -> float:
-    import re
-    m = re.findall(r"done: step \d+, ([\d.]+) images/s", log.read_text())
-    return batch / float(m[-1])
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_photos_argument(ap)
@@ -202,7 +186,7 @@ def main(argv=None) -> int:
                      for s in SETTINGS]
             shutil.rmtree(out / "probe", ignore_errors=True)
             run_logged_parallel(probe)
-            step = max(seconds_per_step(log, a.batch_size) for _, log in probe)
+            step = max(a.batch_size / images_per_second(log) for _, log in probe)
             iters = max(10, int(a.train_minutes * 60 / step) // 10 * 10)
             print(f"[{name}] probe: {step:.2f} s/step -> {iters} steps for {a.train_minutes:g} min", flush=True)
         tag = f"{name}_b{a.batch_size}_it{iters}" + (

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -58,6 +59,23 @@ def add_photos_argument(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--photos", default=DEFAULT_PHOTOS, metavar="DIR",
                     help="real photos as written by benchmarks/get_photos.py DIR (DIR/photos, DIR/frames); "
                          f"fetched there when missing (default {DEFAULT_PHOTOS})")
+
+
+def save(path: Path, img: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.round(np.clip(img, 0, 1) * 255).astype(np.uint8)).save(path)
+
+
+def read(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB")).astype(np.float64) / 255.0
+
+
+def images_per_second(log: Path) -> float:
+    """The trainer's own figure (every image a step reads, start-up excluded) from train.py's last line."""
+    m = re.findall(r"done: step \d+, ([\d.]+) images/s", log.read_text())
+    if not m:
+        raise RuntimeError(f"no 'done: ... images/s' line in {log}")
+    return float(m[-1])
 
 
 def fetch_photos(folder: Path) -> tuple[list[Path], list[Path]]:

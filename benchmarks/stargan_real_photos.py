@@ -42,22 +42,20 @@ import argparse
 import hashlib
 import itertools
 import os
-import re
 import shutil
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from i2i.metrics.quality import psnr  # noqa: E402
-from real_photos import (SETTINGS, add_photos_argument, deal, fetch_photos, load_scaled,  # noqa: E402
-                         run_logged, run_logged_parallel, split)
+from real_photos import (SETTINGS, add_photos_argument, deal, fetch_photos, images_per_second,  # noqa: E402
+                         load_scaled, read, run_logged, run_logged_parallel, save, split)
 
 SHORT_SIDE, CROP = 128, 64
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # BT.601
@@ -88,15 +86,6 @@ COMMON = ["--crop-size", str(CROP), "--load-size", str(SHORT_SIDE), "--device", 
 # ------------------------------------------------------------------------------ data
 
 
-def save(path: Path, img: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.round(np.clip(img, 0, 1) * 255).astype(np.uint8)).save(path)
-
-
-def read(path: Path) -> np.ndarray:
-    return np.asarray(Image.open(path).convert("RGB")).astype(np.float64) / 255.0
-
-
 def build_data(photo_dir: Path, data: Path) -> tuple[Path, dict[str, list[Path]], list[Path]]:
     photos, frames = fetch_photos(photo_dir)
     train_photos, test = split(photos)
@@ -125,14 +114,6 @@ def train_cmd(data: Path, run: Path, iters: int, batch: int, threads: int, setti
 def d_steps_of(overrides: list[str]) -> int:
     """Batches one step reads: train.d_steps (the preset's 5 unless overridden)."""
     return int(next((o.split("=", 1)[1] for o in reversed(overrides) if o.startswith("train.d_steps=")), "5"))
-
-
-def images_per_second(log: Path) -> float:
-    """The trainer's own figure (every image a step reads, start-up excluded) from train.py's last line."""
-    m = re.findall(r"done: step \d+, ([\d.]+) images/s", log.read_text())
-    if not m:
-        raise RuntimeError(f"no 'done: ... images/s' line in {log}")
-    return float(m[-1])
 
 
 def probe(data: Path, out: Path, iters: int, batch: int, threads: int, extra: list[str]) -> dict[str, float]:

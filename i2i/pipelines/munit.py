@@ -35,10 +35,16 @@ class TwoDomainAutoEncoders(Pipeline):
     data_kind = "unpaired"
     directions = ("AtoB", "BtoA")
 
-    def build_discriminators(self) -> None:
-        m, d = self.cfg.model, self.cfg.data
-        for name, ch in (("D_A", d.in_channels), ("D_B", d.out_channels)):
-            self.discriminators[name] = build_discriminator(m.discriminator, ch, "normal", 0.02)
+    def __init__(self, cfg, meta=None, training: bool = True):
+        super().__init__(cfg, meta, training)
+        self.build_generators()
+        if training:
+            m, d = cfg.model, cfg.data
+            for name, ch in (("D_A", d.in_channels), ("D_B", d.out_channels)):
+                self.discriminators[name] = build_discriminator(m.discriminator, ch, "normal", 0.02)
+
+    def build_generators(self) -> None:
+        raise NotImplementedError
 
     def adversarial(self, fakes: dict, batch: dict) -> dict:
         """G's GAN terms: D_A judges B->A, D_B judges A->B."""
@@ -63,14 +69,12 @@ class TwoDomainAutoEncoders(Pipeline):
 class MUNIT(TwoDomainAutoEncoders):
     loss_terms = frozenset({"gan", "reconstruction", "style", "content", "cycle"})
 
-    def __init__(self, cfg, meta=None, training: bool = True):
-        super().__init__(cfg, meta, training)
-        m, d = cfg.model, cfg.data
-        self.generators["G_A"] = build_generator(m.generator, d.in_channels, d.in_channels, m.init, m.init_gain)
-        self.generators["G_B"] = build_generator(m.generator, d.out_channels, d.out_channels, m.init, m.init_gain)
+    def build_generators(self) -> None:
+        """One auto-encoder per domain (content encoder, style encoder, decoder, style MLP)."""
+        m, d = self.cfg.model, self.cfg.data
+        for name, ch in (("G_A", d.in_channels), ("G_B", d.out_channels)):
+            self.generators[name] = build_generator(m.generator, ch, ch, m.init, m.init_gain)
         self.style_dim = self.generators["G_A"].style_dim
-        if training:
-            self.build_discriminators()
 
     def prior(self, x: torch.Tensor) -> torch.Tensor:
         return torch.randn(x.size(0), self.style_dim, device=x.device)
@@ -130,10 +134,8 @@ class MUNIT(TwoDomainAutoEncoders):
             raise UserError(f"unknown style '{request.style}': random or reference")
         return {"direction": request.direction, "style": style.expand(n, -1)}
 
-    def translate(self, x, direction: str = "AtoB", style: torch.Tensor | None = None):
+    def translate(self, x, direction: str, style: torch.Tensor):
         src, dst = ("G_A", "G_B") if direction == "AtoB" else ("G_B", "G_A")
-        if style is None:
-            style = torch.zeros(x.size(0), self.style_dim)
         return self.generators[dst].decode(self.generators[src].encode(x)[0], style.to(x.device), base=x)
 
     def visuals(self, batch):

@@ -33,12 +33,10 @@ def kl(h: torch.Tensor) -> torch.Tensor:
 class UNIT(TwoDomainAutoEncoders):
     loss_terms = frozenset({"gan", "reconstruction", "kl", "cycle", "cycle_kl"})
 
-    def __init__(self, cfg, meta=None, training: bool = True):
-        super().__init__(cfg, meta, training)
-        m, d = cfg.model, cfg.data
+    def build_generators(self) -> None:
+        """Both domains' auto-encoders in one module (their shared blocks stored once)."""
+        m, d = self.cfg.model, self.cfg.data
         self.generators["G"] = build_generator(m.generator, d.in_channels, d.out_channels, m.init, m.init_gain)
-        if training:
-            self.build_discriminators()
 
     def generator_step(self, batch):
         A, B = batch["A"], batch["B"]
