@@ -52,6 +52,9 @@ class GeneratorConfig:
     style_dim: int = 8             # MUNIT: style code size
     mlp_dim: int = 256             # MUNIT: width of the style -> AdaIN parameters MLP
     shared_blocks: int = 0         # UNIT: residual blocks shared by both domains' encoders (and decoders)
+    z_dim: int = 100               # GANs from noise: the noise vector's size (DCGAN nz; InfoGAN adds its codes)
+    attention: int = 0             # self-attention block (SAGAN) after the stage of this resolution; 0 = none
+    spectral_norm: bool = False    # spectral norm on every conv/linear of the generator (SAGAN)
 
 
 @dataclass
@@ -63,6 +66,7 @@ class DiscriminatorConfig:
     num_D: int = 1                 # multiscale: number of scales
     head: str = "pix2pix"          # PatchGAN end: pix2pix (stride-1 stage + 4x4 conv) | munit (1x1 conv)
                                    # n_layers also sets the VGG discriminator's stride-2 stages (5 = VGG128)
+    attention: int = 0             # self-attention block (SAGAN) after the stage of this resolution; 0 = none
     spectral_norm: bool = False
 
 
@@ -76,7 +80,9 @@ class ModelConfig:
 
 @dataclass
 class LossConfig:
-    gan_mode: str = "lsgan"        # vanilla | lsgan | hinge | wgan-gp | relativistic (RaGAN, ESRGAN)
+    gan_mode: str = "lsgan"        # vanilla (non-saturating G) | vanilla-saturating | lsgan | hinge | wgan
+                                   # (weight clipping) | wgan-gp | relativistic (average: RaGAN, ESRGAN) |
+                                   # relativistic-standard (RSGAN) | relativistic-lsgan (RaLSGAN)
     gan: float = 1.0               # 0 = no discriminator at all (PSNR-oriented training)
     l1: float = 0.0
     mse: float = 0.0
@@ -90,7 +96,11 @@ class LossConfig:
     content: float = 0.0           # MUNIT: the content code is recovered from a translation (L1)
     kl: float = 0.0                # UNIT: the latent code's KL term (mean of squares, unit variance)
     cycle_kl: float = 0.0          # UNIT: the same on the codes re-encoded from translations
+    info_categorical: float = 0.0  # InfoGAN: the categorical code is recovered by Q (lambda 1)
+    info_continuous: float = 0.0   # InfoGAN: the continuous codes are recovered by Q (lambda 0.1)
     gp: float = 10.0               # wgan-gp penalty weight
+    r1: float = 0.0                # R1 penalty (Mescheder et al. 2018): r1/2 * |grad D(real)|^2, any gan_mode
+    clip: float = 0.01             # wgan: D's weights are clipped to [-clip, clip] after every D update
     vgg_weights: str = ""          # path to torchvision vgg19 .pth; "" = torch hub cache
     vgg_criterion: str = "l1"      # l1 (ESRGAN, pix2pixHD) | mse (SRGAN)
     vgg_layers: dict = field(default_factory=lambda: {
@@ -128,6 +138,7 @@ class TrainConfig:
     lr_d: Optional[float] = None   # the discriminators' Adam settings; None = the same as G's
     beta1_d: Optional[float] = None  # (TTUR: a separate D learning rate)
     beta2_d: Optional[float] = None
+    optimizer: str = "adam"        # adam | rmsprop (WGAN with weight clipping: RMSprop 5e-5)
     weight_decay: float = 0.0      # Adam weight decay, every network (MUNIT/UNIT: 1e-4)
     d_steps: int = 1               # D updates per G update (StarGAN / WGAN-GP: 5), each on its own batch
     lr_policy: str = "linear"      # linear (constant, then linear to 0) | constant | cosine | multistep
@@ -384,6 +395,7 @@ def validate(cfg: Config) -> None:
     from .losses.adversarial import MODES
     _choice(cfg.loss.gan_mode, list(MODES), "loss.gan_mode")
     _choice(cfg.loss.vgg_criterion, ["l1", "mse"], "loss.vgg_criterion")
+    _choice(cfg.train.optimizer, ["adam", "rmsprop"], "train.optimizer")
     _choice(cfg.train.lr_policy, ["linear", "constant", "cosine", "multistep"], "train.lr_policy")
     _choice(cfg.model.init, ["normal", "xavier", "kaiming", "orthogonal", "default"], "model.init")
     _choice(cfg.model.generator.upsample, ["transpose", "resize", "pixelshuffle"], "model.generator.upsample")
@@ -451,6 +463,12 @@ def _check_numbers(cfg: Config) -> None:
     _number("model.discriminator.ndf", m.discriminator.ndf, 1)
     _number("model.discriminator.n_layers", m.discriminator.n_layers, 1)
     _number("model.discriminator.num_D", m.discriminator.num_D, 1)
+    _number("model.generator.z_dim", m.generator.z_dim, 1)
+    for kind in ("generator", "discriminator"):
+        a = getattr(m, kind).attention
+        if a and (a < 4 or a & (a - 1)):
+            raise UserError(f"model.{kind}.attention={a}: give the resolution (a power of two >= 4, e.g. 32) "
+                            f"after whose stage the self-attention block goes, or 0 for none")
     _number("data.crop_size", d.crop_size, 1, hint=" (pixels)")
     _number("data.load_size", d.load_size, 0, hint=" (0 = keep the image size)")
     _number("data.num_workers", d.num_workers, 0, hint=" (0 = load in the main process)")

@@ -40,3 +40,27 @@ def save_png(path: Path, array: np.ndarray) -> Path:
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+def draw_digits(root: Path, per_class: int = 40, size: int = 16, seed: int = 0) -> Path:
+    """root/<digit>/*.png: the digits 0-9 drawn in Pillow's built-in font, white on black, at
+    random offsets and sizes: ten visibly different classes for the GAN and metric tests."""
+    from PIL import Image, ImageDraw, ImageFont
+    r = np.random.default_rng(seed)
+    for digit in range(10):
+        for k in range(per_class):
+            font = ImageFont.load_default(size=int(r.integers(size * 5 // 8, size * 7 // 8)))
+            im = Image.new("L", (size, size), 0)
+            draw = ImageDraw.Draw(im)
+            left, top, right, bottom = draw.textbbox((0, 0), str(digit), font=font)
+            x = (size - (right - left)) / 2 - left + r.uniform(-1.5, 1.5)
+            y = (size - (bottom - top)) / 2 - top + r.uniform(-1.5, 1.5)
+            draw.text((x, y), str(digit), fill=int(r.integers(200, 256)), font=font)
+            save_png(root / str(digit) / f"{digit}_{k:03d}.png", np.asarray(im))
+    return root
+
+
+@pytest.fixture(scope="session")
+def digits(tmp_path_factory) -> Path:
+    """Ten class folders of 16 px drawn digits (see draw_digits)."""
+    return draw_digits(tmp_path_factory.mktemp("digits"))

@@ -33,7 +33,7 @@ def test_overrides_by_dotted_path():
     ("lose.l1=3", "unknown config key 'lose'"),
     ("model.generator.ngf=abc", "'model.generator.ngf' expects int"),
     ("data.direction=AB", "choose one of: AtoB, BtoA"),
-    ("loss.gan_mode=wgan", "vanilla, lsgan, hinge, wgan-gp, relativistic"),
+    ("loss.gan_mode=wgangp", "vanilla, vanilla-saturating, lsgan, hinge, wgan, wgan-gp, relativistic"),
     ("model.generator.norm=group", "batch, instance, instance_affine, layer, none"),
     ("noequals", "KEY=VALUE"),
 ])
@@ -44,8 +44,9 @@ def test_bad_overrides_are_one_line_errors(override, message):
 
 
 def test_unknown_pipeline_lists_presets():
-    with pytest.raises(UserError, match="unknown pipeline .pix2pixx.; known: cyclegan, esrgan, esrgan-paper, esrgan-psnr, "
-                                        "esrgan-psnr-paper, munit, munit-cycle, pix2pix, srgan, srgan-paper, srresnet, srresnet-paper, stargan, unit"):
+    with pytest.raises(UserError, match="unknown pipeline .pix2pixx.; known: acgan, cgan, cyclegan, dcgan, esrgan, esrgan-paper, "
+                                        "esrgan-psnr, esrgan-psnr-paper, infogan, munit, munit-cycle, pix2pix, srgan, srgan-paper, "
+                                        "srresnet, srresnet-paper, stargan, unit"):
         config.load("pix2pixx")
 
 

@@ -79,7 +79,7 @@ def test_every_builder_declares_its_parameters(registry):
         params = inspect.signature(registry.get(name)).parameters
         swallow = [p.name for p in params.values() if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
         assert not swallow, f"{registry.kind} '{name}' swallows *{swallow[0]}"
-        assert "in_ch" in params, name
+        assert "in_ch" in params or "z_dim" in params, name  # an image in, or noise (GANs from noise)
         assert knobs(registry.kind, name), f"{registry.kind} '{name}' takes no knob from {schema.__name__}"
         assert "name" not in params and "spectral_norm" not in params
         if "residual" in params:  # decoders that add their own base image (MUNIT, UNIT) name their output convs
@@ -128,7 +128,8 @@ def test_every_preset_builds(preset):
     cfg = config.load(preset)
     if cfg.loss.perceptual > 0:  # the VGG weights are not downloaded in tests
         cfg = config.load(preset, ["loss.perceptual=0"])
-    meta = DataMeta(domains=("a", "b", "c")) if cfg.pipeline == "stargan" else None
+    meta = (DataMeta(domains=("a", "b", "c")) if cfg.pipeline == "stargan" else
+            DataMeta(classes=3, class_names=("a", "b", "c")) if cfg.pipeline in ("cgan", "acgan") else None)
     p = build_pipeline(cfg, meta, training=True)
     assert p.generators and (p.discriminators or cfg.loss.gan == 0)
 

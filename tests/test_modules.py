@@ -90,7 +90,7 @@ def test_spectral_norm_bounds_discriminator_weights():
 def test_unknown_names_list_known_ones():
     with pytest.raises(UserError, match="unknown generator 'unet_512'.*resnet_9blocks.*unet_256"):
         GENERATORS.get("unet_512")
-    with pytest.raises(UserError, match="known: multiscale, patch, pixel"):
+    with pytest.raises(UserError, match="known: dcgan, multiscale, patch, pixel, sngan"):
         DISCRIMINATORS.get("nope")
 
 

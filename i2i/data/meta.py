@@ -12,6 +12,7 @@ class DataMeta:
     attrs: tuple[str, ...] = ()      # multi-label attribute names (CelebA-style tables)
     label_classes: int = 0           # semantic label-map classes (SPADE, pix2pixHD)
     classes: int = 0                 # image classes (cGAN / ACGAN)
+    class_names: tuple[str, ...] = ()  # their folder names, in label order
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -22,4 +23,5 @@ class DataMeta:
             return cls()  # runs saved before data meta existed had none to save
         d = json.loads(text)
         return cls(domains=tuple(d.get("domains", ())), attrs=tuple(d.get("attrs", ())),
-                   label_classes=int(d.get("label_classes", 0)), classes=int(d.get("classes", 0)))
+                   label_classes=int(d.get("label_classes", 0)), classes=int(d.get("classes", 0)),
+                   class_names=tuple(d.get("class_names", ())))

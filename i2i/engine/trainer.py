@@ -70,9 +70,8 @@ class Trainer:
         adam = {"G": (t.lr, t.beta1, t.beta2),
                 "D": (t.lr if t.lr_d is None else t.lr_d, t.beta1 if t.beta1_d is None else t.beta1_d,
                       t.beta2 if t.beta2_d is None else t.beta2_d)}
-        self.optimizers = {k: torch.optim.Adam(n.parameters(), lr=adam[k][0], betas=adam[k][1:],
-                                                weight_decay=t.weight_decay)
-                           for k, n in nets.items() if len(list(n.parameters()))}
+        self.optimizers = {k: self._optimizer(n.parameters(), *adam[k]) for k, n in nets.items()
+                           if len(list(n.parameters()))}
         self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(o, lr_lambda(cfg)) for k, o in self.optimizers.items()}
         self.ema = None
         self.step = 0
@@ -91,6 +90,14 @@ class Trainer:
             # that kept no average
             self.ema = EMA(self.pipeline.generators, t.ema)
         write_text(self.out / "config.yaml", cfg.to_yaml())
+
+    def _optimizer(self, params, lr: float, beta1: float, beta2: float) -> torch.optim.Optimizer:
+        """Adam (every paper here but one), or RMSprop (WGAN with weight clipping: momentum-based
+        optimisers made its critic unstable, Arjovsky et al. 2017); betas do not apply to it."""
+        t = self.cfg.train
+        if t.optimizer == "rmsprop":
+            return torch.optim.RMSprop(params, lr=lr, weight_decay=t.weight_decay)
+        return torch.optim.Adam(params, lr=lr, betas=(beta1, beta2), weight_decay=t.weight_decay)
 
     def _check_networks_fit(self, size: int) -> None:
         """One forward pass of each network on a blank crop (eval mode: no statistics, RNG or
@@ -176,6 +183,8 @@ class Trainer:
         opt.zero_grad(set_to_none=True)
         sum(terms.values()).backward()
         opt.step()
+        if group == "D":
+            self.pipeline.after_discriminator_update()
 
     def train_step(self, batch: dict, d_batches: list[dict] = ()) -> dict[str, float]:
         """One G update and `train.d_steps` D updates: first on the extra `d_batches` (with fakes

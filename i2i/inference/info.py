@@ -90,9 +90,10 @@ def describe(run) -> str:
         "EMA: " + (f"yes (decay {cfg.train.ema}, {_plural(int(meta['ema_updates']), 'update')}; translate.py "
                    f"uses it)" if ema and "ema_updates" in meta else "yes (translate.py uses it)" if ema else "no"),
         f"data: domains: {', '.join(dm.domains) or 'none'}; attributes: {', '.join(dm.attrs) or 'none'}; "
-        f"label classes: {dm.label_classes}; classes: {dm.classes}",
-        "translate.py options:",
-        *_options(pipeline),
+        f"label classes: {dm.label_classes}; classes: {', '.join(dm.class_names) or dm.classes}",
+        *(["translate.py options:", *_options(pipeline)] if pipeline.input_kind != "none" else
+          ["python -m i2i sample options: --n N --seed S --truncation T --grid",
+           *(f"  --class: {', '.join(v)}" for v in pipeline.options().values())]),
     ]
     if buffers is None:
         lines.insert(4 + len(nets), "  (discriminators: every stored tensor counted, norm statistics included)")

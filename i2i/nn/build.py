@@ -9,8 +9,8 @@ from the schema default (the schema holds every key, so the defaults are always 
     model.generator.num_downs=3 is not a parameter of generator 'resnet_9blocks' (its parameters:
     ngf, norm, dropout, upsample, num_blocks)
 
-The build-level keys handled here (`name`, generator `residual`, discriminator
-`spectral_norm`) go with every network. Saved runs written before this check may hold
+The build-level keys handled here (`name`, generator `residual`, `spectral_norm`) go with
+every network. Saved runs written before this check may hold
 values their network ignored; `config.from_dict` resets those (`reset_unused_knobs`).
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ from ..errors import UserError
 from ..registry import DISCRIMINATORS, GENERATORS, Registry
 from .layers import ResidualOutput, apply_spectral_norm, init_weights, zero_output_conv
 
-BUILD_KEYS = {"generator": ("name", "residual"), "discriminator": ("name", "spectral_norm")}
+BUILD_KEYS = {"generator": ("name", "residual", "spectral_norm"), "discriminator": ("name", "spectral_norm")}
 REGISTRIES = {"generator": GENERATORS, "discriminator": DISCRIMINATORS}
 
 
@@ -110,7 +110,9 @@ def build_generator(g: GeneratorConfig, in_ch: int, out_ch: int, init: str = "no
     if scale != 1 and "scale" not in params:  # the wrong family first, then its knobs
         raise UserError(f"generator '{g.name}' does not upscale; for data.scale={scale} use one of: "
                         f"{', '.join(upscaling_generators())}")
-    kw = dict(in_ch=in_ch, out_ch=out_ch, **context, **knob_values("generator", g))
+    kw = dict(out_ch=out_ch, **context, **knob_values("generator", g))
+    if "in_ch" in params:  # generators from noise take no image (their input size is z_dim)
+        kw["in_ch"] = in_ch
     if "scale" in params:
         kw["scale"] = scale
     own_residual = "residual" in params  # decoders whose base image is not their input (MUNIT, UNIT)
@@ -133,6 +135,8 @@ def build_generator(g: GeneratorConfig, in_ch: int, out_ch: int, init: str = "no
             zero_output_conv(conv)
     elif g.residual:
         net = ResidualOutput(net, scale)
+    if g.spectral_norm:
+        apply_spectral_norm(net)
     return net
 
 

@@ -89,10 +89,13 @@ def init_weights(net: nn.Module, kind: str = "normal", gain: float = 0.02) -> nn
 
 
 def apply_spectral_norm(net: nn.Module) -> nn.Module:
-    """Wrap every conv/linear of a discriminator in spectral normalisation (Miyato et al.)."""
+    """Wrap every conv/linear of a network in spectral normalisation (Miyato et al.; SAGAN puts
+    it on G too). A transposed conv's output channels are its weight's dim 1."""
     for name, m in list(net.named_modules()):
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             nn.utils.parametrizations.spectral_norm(m)
+        elif isinstance(m, nn.ConvTranspose2d):
+            nn.utils.parametrizations.spectral_norm(m, dim=1)
     return net
 
 

@@ -15,13 +15,15 @@ from torch import nn
 from ..config import Config, LossConfig
 from ..data.meta import DataMeta
 from ..errors import UserError
-from ..losses import AdversarialLoss, VGGPerceptualLoss, detach_outputs, feature_matching, gradient_penalty, l1, mse
+from ..losses import (AdversarialLoss, VGGPerceptualLoss, clip_weights, detach_outputs, feature_matching,
+                      gradient_penalty, l1, mse, r1_penalty)
+from ..losses.adversarial import RELATIVISTIC
 from ..registry import PIPELINES
 
 
 # the loss.* keys that weight a term (the others configure one: gan_mode, gp, vgg_*)
 WEIGHT_KEYS = ("gan", "l1", "mse", "cycle", "identity", "perceptual", "feature_matching", "classification",
-               "reconstruction", "style", "content", "kl", "cycle_kl")
+               "reconstruction", "style", "content", "kl", "cycle_kl", "info_categorical", "info_continuous")
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,8 @@ class Request:
     attrs: dict | None = None
     style: str = "random"
     reference: torch.Tensor | None = None
-    label: int | None = None
+    label: int | None = None       # a class index (class-conditional GANs; InfoGAN: the categorical code)
+    truncation: float | None = None  # GANs from noise: redraw noise values beyond +-truncation
     seed: int = 0                 # output k uses seed + k: the same command gives the same pictures
 
 
@@ -123,38 +126,54 @@ class Pipeline(nn.Module):
     # --- shared pieces ------------------------------------------------------------
     @property
     def relativistic(self) -> bool:
-        return self.w.gan_mode == "relativistic"
+        return self.w.gan_mode in RELATIVISTIC
 
-    def discriminator_terms(self, name: str, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> dict:
-        """D's loss on one real and one (detached) fake batch, halved as in the papers' code,
-        plus the WGAN-GP penalty when that mode is chosen. Relativistic: each side is judged
-        against the other side's average (held fixed)."""
-        fake = fake.detach()
-        out_real, out_fake = D(real), D(fake)
+    def adversarial_d_terms(self, name: str, out_real, out_fake) -> dict:
+        """D's loss on its outputs for real and (detached) fake images, halved as in the papers'
+        code. Relativistic: each side is judged against the other side's outputs (held fixed)."""
         ref_real, ref_fake = (detach_outputs(out_fake), detach_outputs(out_real)) if self.relativistic else (None, None)
-        terms = {f"{name}_real": 0.5 * self.gan(out_real, True, reference=ref_real),
-                 f"{name}_fake": 0.5 * self.gan(out_fake, False, reference=ref_fake)}
+        return {f"{name}_real": 0.5 * self.gan(out_real, True, reference=ref_real),
+                f"{name}_fake": 0.5 * self.gan(out_fake, False, reference=ref_fake)}
+
+    def penalty_terms(self, name: str, D, real: torch.Tensor, fake: torch.Tensor) -> dict:
+        """The WGAN-GP penalty when that mode is chosen, and R1 on reals when weighted. `D` is any
+        callable image -> outputs (a class-conditional D with its labels bound)."""
+        terms = {}
         if self.w.gan_mode == "wgan-gp":
             terms[f"{name}_gp"] = self.w.gp * gradient_penalty(D, real, fake)
+        if self.w.r1 > 0:
+            terms[f"{name}_r1"] = self.w.r1 * r1_penalty(D, real)
         return terms
+
+    def discriminator_terms(self, name: str, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> dict:
+        """D's adversarial terms on one real and one fake batch, plus its penalties."""
+        fake = fake.detach()
+        return {**self.adversarial_d_terms(name, D(real), D(fake)), **self.penalty_terms(name, D, real, fake)}
+
+    def after_discriminator_update(self) -> None:
+        """Called by the trainer after every D optimizer step: WGAN clips the critic's weights."""
+        if self.w.gan_mode == "wgan":
+            clip_weights(self.discriminators, self.w.clip)
+
+    def adversarial_g_term(self, out_fake, out_real=None) -> torch.Tensor:
+        """G's adversarial loss on D's outputs for its fakes. Relativistic (ESRGAN, RaLSGAN): G also
+        gains from reals looking *less* real than its fakes, so both sides of D's judgement train
+        it (`out_real`: D's outputs for reals, without gradients)."""
+        if not self.relativistic:
+            return self.gan(out_fake, True, for_discriminator=False)
+        if out_real is None:
+            raise ValueError("the relativistic GAN needs real images in the generator step")
+        return 0.5 * (self.gan(out_real, False, reference=out_fake) + self.gan(out_fake, True, reference=out_real))
 
     def generator_adversarial(self, D: nn.Module, fake: torch.Tensor, real: torch.Tensor | None = None,
                               prefix: str = "G") -> dict:
-        """GAN term for G, plus feature matching against real when weighted. Relativistic
-        (ESRGAN): G also gains from reals looking *less* real than its fakes, so both sides
-        of D's judgement train it."""
+        """GAN term for G, plus feature matching against real when weighted."""
         out_fake = D(fake)
         out_real = None
         if real is not None and (self.relativistic or self.w.feature_matching > 0):
             with torch.no_grad():  # D is frozen and reals carry no gradient
                 out_real = D(real)
-        if self.relativistic:
-            if out_real is None:
-                raise ValueError("the relativistic GAN needs real images in the generator step")
-            gan = 0.5 * (self.gan(out_real, False, reference=out_fake) + self.gan(out_fake, True, reference=out_real))
-        else:
-            gan = self.gan(out_fake, True, for_discriminator=False)
-        terms = {f"{prefix}_gan": self.w.gan * gan}
+        terms = {f"{prefix}_gan": self.w.gan * self.adversarial_g_term(out_fake, out_real)}
         if self.w.feature_matching > 0 and out_real is not None:
             terms[f"{prefix}_fm"] = self.w.feature_matching * feature_matching(out_fake, out_real)
         return terms

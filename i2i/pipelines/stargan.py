@@ -21,7 +21,7 @@ import torch
 from torch.nn import functional as F
 
 from ..errors import UserError
-from ..losses import gradient_penalty, l1
+from ..losses import l1
 from ..nn import build_discriminator, build_generator
 from ..registry import PIPELINES
 from .base import Pipeline, Request
@@ -96,9 +96,7 @@ class StarGAN(Pipeline):
         real = D(x)
         terms = {"D_real": self.gan(real, True), "D_fake": self.gan(D(fakes["fake"]), False),
                  "D_cls": self.w.classification * self.classification(real.logits, label)}
-        if self.w.gan_mode == "wgan-gp":
-            terms["D_gp"] = self.w.gp * gradient_penalty(D, x, fakes["fake"])
-        return terms
+        return {**terms, **self.penalty_terms("D", D, x, fakes["fake"])}
 
     def network_inputs(self, name, x):
         if name == "G":

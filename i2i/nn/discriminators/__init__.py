@@ -1,1 +1,1 @@
-from . import patch, multiscale, vgg, unet_sn, stargan  # noqa: F401  (register)
+from . import patch, multiscale, vgg, unet_sn, stargan, dcgan, sngan  # noqa: F401  (register)

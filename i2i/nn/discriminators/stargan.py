@@ -9,15 +9,7 @@ import torch
 from torch import nn
 
 from ...registry import DISCRIMINATORS
-
-
-class Judgement(list):
-    """A discriminator's usual output (scales of features, prediction last) that also carries
-    auxiliary class logits, so every adversarial loss reads it unchanged."""
-
-    def __init__(self, scales, logits: torch.Tensor):
-        super().__init__(scales)
-        self.logits = logits
+from ..class_condition import Judgement
 
 
 class StarGANDiscriminator(nn.Module):
