@@ -1,21 +1,67 @@
-"""python -m i2i evaluate PRED_DIR TRUTH_DIR [--y-channel] [--crop-border N]
+"""python -m i2i evaluate PRED_DIR TRUTH_DIR [--y-channel] [--crop-border N]     (paired PSNR / SSIM)
+python -m i2i evaluate FAKES REALS --metrics fid,kid,is [--features inception|own]   (GAN distribution metrics)
 python -m i2i downscale HR_DIR_OR_FILES... --scale S --out DIR    (-> DIR/LR, DIR/HR)
-python -m i2i info RUN                                             (a run folder or .safetensors)"""
+python -m i2i info RUN                                             (a run folder or .safetensors)
+python -m i2i sample RUN --n 64 [--class C] [--seed S] [--truncation T] [--grid] --out DIR   (GANs from noise)"""
 import argparse
 import sys
 
 from .cli import run_cli
 
+PAIRED_METRICS = ("psnr", "ssim")
+
 
 def evaluate_main(argv=None) -> int:
-    from .metrics import evaluate_folders, format_table
-    p = argparse.ArgumentParser(prog="python -m i2i evaluate", description="PSNR/SSIM of outputs vs. ground truth")
-    p.add_argument("pred")
-    p.add_argument("truth")
-    p.add_argument("--y-channel", action="store_true", help="score the BT.601 luma channel (SR convention)")
-    p.add_argument("--crop-border", type=int, default=0, help="ignore this many border pixels (SR: the scale)")
+    """psnr,ssim (default) score each output against its ground truth (matched by name); fid,kid,is
+    compare the two folders as sets of images (unpaired, for GANs that make images from noise)."""
+    from .errors import UserError
+    from .metrics import distribution_metrics, evaluate_folders, format_distribution, format_table
+    from .metrics.distribution import FEATURES, METRICS
+    from .metrics.inception import hub_weights_path
+    p = argparse.ArgumentParser(
+        prog="python -m i2i evaluate", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="PSNR/SSIM of outputs vs. ground truth, or FID/KID/IS of generated images vs. real ones",
+        epilog="FID/KID/IS features:\n"
+        "  inception  torchvision's Inception-v3 ImageNet weights, never downloaded: --inception-weights PATH\n"
+        f"             or {hub_weights_path()}\n"
+        "             (close to, not identical with, the TF-Inception FIDs in papers)\n"
+        "  own        a small classifier trained on REALS/<class>/* (no download; kept as\n"
+        "             REALS/.i2i-classifier.safetensors, retrained when the real files change); its FID is on\n"
+        "             another scale: compare only numbers made with the same classifier file. Also prints the\n"
+        "             classes the fakes cover and, when FAKES holds folders named like the classes, the share\n"
+        "             of fakes classified as their folder's class")
+    p.add_argument("pred", metavar="PRED|FAKES", help="outputs (paired) or generated images (fid/kid/is)")
+    p.add_argument("truth", metavar="TRUTH|REALS", help="ground truth (paired) or real images (fid/kid/is)")
+    p.add_argument("--metrics", default="psnr,ssim",
+                   help=f"comma-separated, from: {', '.join(PAIRED_METRICS + METRICS)} (default psnr,ssim; psnr or ssim prints the paired table, with both)")
+    p.add_argument("--y-channel", action="store_true", help="psnr/ssim: score the BT.601 luma channel (SR convention)")
+    p.add_argument("--crop-border", type=int, default=0,
+                   help="psnr/ssim: ignore this many border pixels (SR: the scale)")
+    p.add_argument("--features", choices=FEATURES, default="inception", help="fid/kid/is: the feature network "
+                   "(default inception)")
+    p.add_argument("--inception-weights", default="", metavar="PATH",
+                   help="torchvision's inception_v3_google-0cc3c7bd.pth (default: the torch hub cache)")
+    p.add_argument("--classifier", metavar="PATH", help="--features own: where the classifier is kept "
+                   "(default REALS/.i2i-classifier.safetensors)")
     a = p.parse_args(argv)
-    print(format_table(evaluate_folders(a.pred, a.truth, a.y_channel, a.crop_border)))
+    asked = [m.strip().lower() for m in a.metrics.split(",") if m.strip()]
+    unknown = [m for m in asked if m not in PAIRED_METRICS + METRICS]
+    if unknown or not asked:
+        raise UserError(f"--metrics: unknown metric(s) {', '.join(unknown) or '(none given)'}; choose from "
+                        f"{', '.join(PAIRED_METRICS + METRICS)}")
+    paired, dist = [m for m in asked if m in PAIRED_METRICS], [m for m in asked if m in METRICS]
+    if not paired and (a.y_channel or a.crop_border):
+        raise UserError("--y-channel / --crop-border apply to psnr/ssim only; drop them or add psnr,ssim to --metrics")
+    if not dist and (a.inception_weights or a.classifier):
+        raise UserError("--inception-weights / --classifier apply to fid/kid/is only; add those to --metrics")
+    if a.features == "own" and a.inception_weights or a.features == "inception" and a.classifier:
+        flag = "--inception-weights" if a.inception_weights else "--classifier"
+        raise UserError(f"{flag} does not apply to --features {a.features}")
+    if paired:
+        print(format_table(evaluate_folders(a.pred, a.truth, a.y_channel, a.crop_border)))
+    if dist:
+        print(format_distribution(distribution_metrics(a.pred, a.truth, dist, a.features, a.inception_weights,
+                                                       a.classifier)))
     return 0
 
 
@@ -59,11 +105,17 @@ def info_main(argv=None) -> int:
     return 0
 
 
-COMMANDS = {"evaluate": evaluate_main, "downscale": downscale_main, "info": info_main}
+def sample_main(argv=None) -> int:
+    from .inference.sampler import sample_main as main
+    return main(argv)
+
+
+COMMANDS = {"evaluate": evaluate_main, "downscale": downscale_main, "info": info_main, "sample": sample_main}
 SUMMARIES = {
-    "evaluate": "PSNR / SSIM of a folder of outputs against a folder of ground truth (--y-channel, --crop-border)",
+    "evaluate": "PSNR / SSIM of outputs against ground truth; FID / KID / IS of generated vs. real images (--metrics)",
     "downscale": "make super-resolution test pairs OUT/LR + OUT/HR from high-resolution photos (bicubic, antialiased)",
     "info": "what a run is: pipeline, step, parameters per network, EMA, data, and its translate.py options",
+    "sample": "images from noise with a GAN run (dcgan, cgan, acgan, infogan): seeded, per class (--class), --grid",
 }
 
 

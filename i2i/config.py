@@ -53,6 +53,8 @@ class GeneratorConfig:
     mlp_dim: int = 256             # MUNIT: width of the style -> AdaIN parameters MLP
     shared_blocks: int = 0         # UNIT: residual blocks shared by both domains' encoders (and decoders)
     z_dim: int = 100               # GANs from noise: the noise vector's size (DCGAN nz; InfoGAN adds its codes)
+    class_input: str = "concat"    # class-conditional G from noise: the class embedding concatenated to z (cGAN)
+                                   # or multiplied into it (multiply); norm=conditional_batch: through the norms
     attention: int = 0             # self-attention block (SAGAN) after the stage of this resolution; 0 = none
     spectral_norm: bool = False    # spectral norm on every conv/linear of the generator (SAGAN)
 
@@ -91,6 +93,8 @@ class LossConfig:
     perceptual: float = 0.0
     feature_matching: float = 0.0
     classification: float = 0.0    # auxiliary domain / class classifier on D (StarGAN lambda_cls, ACGAN)
+    fake_classification: float = 0.0  # ACGAN: D's classifier also learns from fakes, labelled with the class
+                                       # they were made for (the paper: 1; see pipelines/acgan.py)
     reconstruction: float = 0.0    # MUNIT / UNIT: each domain's auto-encoder reproduces its image (L1)
     style: float = 0.0             # MUNIT: the style code is recovered from a translation (L1)
     content: float = 0.0           # MUNIT: the content code is recovered from a translation (L1)

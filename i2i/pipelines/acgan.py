@@ -19,7 +19,7 @@ from .from_noise import FromNoise, class_cross_entropy
 @PIPELINES.register("acgan")
 class ACGAN(FromNoise):
     class_conditional = True
-    loss_terms = frozenset({"gan", "classification"})
+    loss_terms = frozenset({"gan", "classification", "fake_classification"})
 
     def discriminator_context(self):
         return {"aux_outputs": len(self.class_names)}
@@ -29,5 +29,7 @@ class ACGAN(FromNoise):
 
     def extra_discriminator_terms(self, judged_real, judged_fake, latent):
         label = latent["label"]  # fakes were made for the real batch's labels
-        return {"D_cls": self.w.classification * 0.5 * (class_cross_entropy(judged_real.logits, label)
-                                                         + class_cross_entropy(judged_fake.logits, label))}
+        terms = {"D_cls": self.w.classification * class_cross_entropy(judged_real.logits, label)}
+        if self.w.fake_classification > 0:
+            terms["D_cls_fake"] = self.w.fake_classification * class_cross_entropy(judged_fake.logits, label)
+        return terms

@@ -23,7 +23,7 @@ from ..registry import PIPELINES
 
 # the loss.* keys that weight a term (the others configure one: gan_mode, gp, vgg_*)
 WEIGHT_KEYS = ("gan", "l1", "mse", "cycle", "identity", "perceptual", "feature_matching", "classification",
-               "reconstruction", "style", "content", "kl", "cycle_kl", "info_categorical", "info_continuous")
+               "reconstruction", "style", "content", "kl", "cycle_kl", "info_categorical", "info_continuous", "fake_classification")
 
 
 @dataclass(frozen=True)

@@ -26,12 +26,12 @@ def doubling_stages(image_size: int) -> int:
 
 class DCGANGenerator(nn.Module):
     def __init__(self, out_ch: int, image_size: int, z_dim: int = 100, ngf: int = 64, norm: str = "batch",
-                 attention: int = 0, num_classes: int = 0, codes: int = 0):
+                 attention: int = 0, num_classes: int = 0, codes: int = 0, class_input: str = "concat"):
         super().__init__()
         stages = doubling_stages(image_size)
         check_attention(attention, [4 * 2 ** k for k in range(stages)], "generator")
         self.z_dim, self.codes = z_dim, codes
-        self.label = ClassInput(num_classes, norm)
+        self.label = ClassInput(num_classes, norm, z_dim + codes, class_input)
         ch, size = ngf * 2 ** (stages - 1), 4
         bias = norm == "none"  # every other norm has its own shift
         layers = [nn.ConvTranspose2d(z_dim + codes + self.label.extra_inputs, ch, 4, 1, 0, bias=bias),
@@ -51,5 +51,5 @@ class DCGANGenerator(nn.Module):
 
 @GENERATORS.register("dcgan")
 def dcgan_generator(out_ch: int, image_size: int = 64, num_classes: int = 0, codes: int = 0, z_dim: int = 100,
-                    ngf: int = 64, norm: str = "batch", attention: int = 0) -> DCGANGenerator:
-    return DCGANGenerator(out_ch, image_size, z_dim, ngf, norm, attention, num_classes, codes)
+                    ngf: int = 64, norm: str = "batch", attention: int = 0, class_input: str = "concat") -> DCGANGenerator:
+    return DCGANGenerator(out_ch, image_size, z_dim, ngf, norm, attention, num_classes, codes, class_input)

@@ -32,12 +32,12 @@ class UpBlock(Conditional):
 
 class SNGANGenerator(nn.Module):
     def __init__(self, out_ch: int, image_size: int, z_dim: int = 100, ngf: int = 64, norm: str = "batch",
-                 attention: int = 0, num_classes: int = 0, codes: int = 0):
+                 attention: int = 0, num_classes: int = 0, codes: int = 0, class_input: str = "concat"):
         super().__init__()
         blocks = doubling_stages(image_size)
         check_attention(attention, [8 * 2 ** k for k in range(blocks)], "generator")
         self.z_dim, self.codes = z_dim, codes
-        self.label = ClassInput(num_classes, norm)
+        self.label = ClassInput(num_classes, norm, z_dim + codes, class_input)
         ch = ngf * 2 ** blocks
         self.start_channels = ch
         self.linear = nn.Linear(z_dim + codes + self.label.extra_inputs, 16 * ch)
@@ -58,5 +58,5 @@ class SNGANGenerator(nn.Module):
 
 @GENERATORS.register("sngan")
 def sngan_generator(out_ch: int, image_size: int = 32, num_classes: int = 0, codes: int = 0, z_dim: int = 100,
-                    ngf: int = 64, norm: str = "batch", attention: int = 0) -> SNGANGenerator:
-    return SNGANGenerator(out_ch, image_size, z_dim, ngf, norm, attention, num_classes, codes)
+                    ngf: int = 64, norm: str = "batch", attention: int = 0, class_input: str = "concat") -> SNGANGenerator:
+    return SNGANGenerator(out_ch, image_size, z_dim, ngf, norm, attention, num_classes, codes, class_input)

