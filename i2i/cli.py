@@ -265,7 +265,7 @@ def translate_main(argv=None) -> int:
     set_threads(a.threads)
     tr = Translator.from_run(a.run, a.device)
     if tr.pipeline.input_kind == "none":
-        raise UserError(f"a {tr.cfg.pipeline} run makes images from noise; it has nothing to translate: use "
+        raise UserError(f"this {tr.cfg.pipeline} run makes images from noise; it has nothing to translate: use "
                         f"python -m i2i sample {a.run} --n 64 --out DIR")
     requests = requests_from_flags(a, tr.pipeline.options(), lambda p: tr.prepare(read_image(Path(p))))
     for _, request in requests:

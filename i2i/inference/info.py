@@ -80,6 +80,7 @@ def describe(run) -> str:
     scale = f" x{pipeline.scale}" if pipeline.scale != 1 else ""
     ema = any(k.startswith(ckpt.EMA_PREFIX) for k in sizes)
     dm = pipeline.meta
+    user = "translate.py" if pipeline.input_kind != "none" else "sample"  # what inference reads the average
     width = max(map(len, nets))
     lines = [
         f"run: {path} (checkpoint schema {meta.get('schema_version', '?')})",
@@ -87,8 +88,8 @@ def describe(run) -> str:
         f"step: {int(meta.get('step', 0))} of {cfg.train.iters}",
         "parameters:",
         *(f"  {k:<{width}}  {n:,}" for k, n in nets.items()),
-        "EMA: " + (f"yes (decay {cfg.train.ema}, {_plural(int(meta['ema_updates']), 'update')}; translate.py "
-                   f"uses it)" if ema and "ema_updates" in meta else "yes (translate.py uses it)" if ema else "no"),
+        "EMA: " + (f"yes (decay {cfg.train.ema}, {_plural(int(meta['ema_updates']), 'update')}; {user} "
+                   f"uses it)" if ema and "ema_updates" in meta else f"yes ({user} uses it)" if ema else "no"),
         f"data: domains: {', '.join(dm.domains) or 'none'}; attributes: {', '.join(dm.attrs) or 'none'}; "
         f"label classes: {dm.label_classes}; classes: {', '.join(dm.class_names) or dm.classes}",
         *(["translate.py options:", *_options(pipeline)] if pipeline.input_kind != "none" else

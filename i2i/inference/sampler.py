@@ -57,7 +57,7 @@ def sample_main(argv=None) -> int:
     tr = Translator.from_run(a.run, a.device)
     p = tr.pipeline
     if p.input_kind != "none":
-        raise UserError(f"a {tr.cfg.pipeline} run translates images; it does not sample from noise: use "
+        raise UserError(f"this {tr.cfg.pipeline} run translates images; it does not sample from noise: use "
                         f"python translate.py {a.run} INPUTS --out DIR")
     names = p.options().get("class", [])
     if a.cls is not None and not names:

@@ -76,7 +76,7 @@ class Pipeline(nn.Module):
         raise NotImplementedError
 
     def sample(self, n: int, **cond) -> torch.Tensor:
-        raise UserError(f"a {self.cfg.pipeline} run translates images; it does not sample from noise")
+        raise UserError(f"this {self.cfg.pipeline} run translates images; it does not sample from noise")
 
     def visuals(self, batch: dict) -> dict[str, torch.Tensor]:
         raise NotImplementedError

@@ -133,7 +133,7 @@ class FromNoise(Pipeline):
         return {"class": self.class_names} if self.class_conditional else {}
 
     def check_direction(self, direction: str) -> None:
-        raise UserError(f"a {self.cfg.pipeline} run makes images from noise; it does not translate them: "
+        raise UserError(f"this {self.cfg.pipeline} run makes images from noise; it does not translate them: "
                         f"use python -m i2i sample RUN --n 64 --out DIR")
 
     def translate(self, x, **cond):
