@@ -52,12 +52,15 @@ def test_a_size_that_is_not_a_power_of_two_is_one_line():
         build_generator(GeneratorConfig(name="dcgan"), 0, 1, image_size=28)
 
 
-@pytest.mark.parametrize("name,norm", [("dcgan", "batch"), ("dcgan", "conditional_batch"), ("sngan", "batch"),
-                                       ("sngan", "conditional_batch")])
-def test_every_generator_conditioning_path_reacts_to_the_label(name, norm):
-    """An embedding concatenated to z, or conditional batch norm: another class, another image."""
+@pytest.mark.parametrize("name,norm,class_input", [
+    ("dcgan", "batch", "concat"), ("dcgan", "batch", "multiply"), ("dcgan", "conditional_batch", "concat"),
+    ("sngan", "batch", "concat"), ("sngan", "batch", "multiply"), ("sngan", "conditional_batch", "concat")])
+def test_every_generator_conditioning_path_reacts_to_the_label(name, norm, class_input):
+    """An embedding concatenated to z or multiplied into it, or conditional batch norm: another
+    class, another image."""
     torch.manual_seed(0)
-    G = build_generator(GeneratorConfig(name=name, ngf=8, norm=norm), 0, 1, image_size=16, num_classes=10).eval()
+    G = build_generator(GeneratorConfig(name=name, ngf=8, norm=norm, class_input=class_input), 0, 1, image_size=16,
+                        num_classes=10).eval()
     z = torch.randn(1, 100).expand(3, -1)
     out = G(z, torch.tensor([0, 1, 2]))
     scale = out.abs().max()  # (eval-mode outputs of a fresh N(0, 0.02) network are small)

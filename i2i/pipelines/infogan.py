@@ -11,7 +11,7 @@ categorical code tends to pick the digit, the continuous ones width and slant):
 The bound is Q's log-likelihood of the codes: cross-entropy for the categorical code
 (`loss.info_categorical`, lambda 1) and a unit-variance Gaussian for the continuous ones, half the
 squared error (`loss.info_continuous`, lambda 0.1). Q trains with D (it shares D's features), G
-through its own step. At sampling, `--class k` fixes the categorical code to k.
+through its own step. At sampling, `--class K` (or `code-K`) fixes the categorical code to K.
 """
 from __future__ import annotations
 
@@ -58,4 +58,6 @@ class InfoGAN(FromNoise):
         return self.information(judged_fake, latent, "Q")
 
     def options(self):
-        return {"class": [str(k) for k in range(CATEGORIES)]}  # the categorical code's values
+        # the categorical code's values: named apart from any class (a code need not be the digit
+        # of the same number), so samples in DIR/code-K/ are never scored as a class
+        return {"class": [f"code-{k}" for k in range(CATEGORIES)]}
