@@ -46,6 +46,7 @@ class FromNoise(Pipeline):
             raise UserError(f"generator '{m.generator.name}' translates images; {cfg.pipeline} makes images from "
                             f"noise: use model.generator.name=dcgan or sngan")
         self.channels, self.z_dim = d.out_channels, m.generator.z_dim
+        self.projection = bool(self.discriminator_context().get("num_classes"))  # D takes the label
         self.generators["G"] = build_generator(m.generator, 0, self.channels, m.init, m.init_gain,
                                                image_size=d.crop_size, codes=self.codes, **self.generator_context())
         if training:
@@ -85,7 +86,7 @@ class FromNoise(Pipeline):
     def judge(self, label: torch.Tensor | None):
         """D as a function of the image alone (a projection D with the labels bound)."""
         D = self.discriminators["D"]
-        return functools.partial(D, label=label) if self.discriminator_context().get("num_classes") else D
+        return functools.partial(D, label=label) if self.projection else D
 
     def training_latent(self, batch: dict) -> tuple[torch.Tensor, dict]:
         real = batch["A"]
