@@ -52,7 +52,7 @@ NETS = ["model.generator.ngf=32", "model.discriminator.ndf=32", "data.out_channe
         "train.ema=0.999", "train.log_every=100", "train.sample_every=500", "train.save_every=1000"]
 MODES = {  # gan_mode -> the settings its paper trains with
     "vanilla": [],
-    "vanilla-saturating": [],
+    "vanilla-saturating + R1": ["loss.r1=1"],  # alone, D wins by step ~100 and G's gradient vanishes
     "lsgan": [],
     "hinge": [],
     "wgan": ["train.optimizer=rmsprop", "train.lr=0.00005", "train.d_steps=5", "loss.clip=0.01"],
@@ -100,12 +100,13 @@ def losses_finite(log: Path) -> bool:
 
 
 def train_all(jobs: list[tuple[str, Path, int, list[str]]], data: Path, parallel: int) -> dict[Path, float]:
-    """(preset, run folder, iters, overrides) -> minutes each, `parallel` runs at a time with one
-    thread each (a finished run, found by its log, is not trained again)."""
+    """(preset, run folder, iters, overrides) -> minutes each, at most `parallel` runs at a time
+    with one thread each, the longest first (a run finished with the same steps, found by its log
+    and stamp, is not trained again)."""
     minutes, todo = {}, []
     for preset, run, iters, extra in jobs:
         log, stamp = run.parent / f"{run.name}.log", run.parent / f"{run.name}.json"
-        if stamp.exists() and "done: step" in log.read_text():
+        if stamp.exists() and json.loads(stamp.read_text()).get("iters") == iters and "done: step" in log.read_text():
             minutes[run] = json.loads(stamp.read_text())["seconds"] / 60
             continue
         if run.exists():
@@ -113,12 +114,12 @@ def train_all(jobs: list[tuple[str, Path, int, list[str]]], data: Path, parallel
         cmd = [sys.executable, "train.py", preset, "--data", str(data), "--out", str(run), "--crop-size", "32",
                "--batch-size", "64", "--iters", str(iters), *NETS, *extra,
                f"train.threads={1 if parallel > 1 else 0}"]
-        todo.append((run, cmd, log))
-    for k in range(0, len(todo), parallel):
-        part = todo[k:k + parallel]
-        for (run, _, log), seconds in zip(part, run_logged_parallel([(cmd, log) for _, cmd, log in part])):
-            (run.parent / f"{run.name}.json").write_text(json.dumps({"seconds": seconds}))
-            minutes[run] = seconds / 60
+        todo.append((run, cmd, log, iters))
+    todo.sort(key=lambda job: -job[3] * (5 if "train.d_steps=5" in job[1] else 1))  # D-heavy first: ends together
+    secs = run_logged_parallel([(cmd, log) for _, cmd, log, _ in todo], at_once=parallel)
+    for (run, _, _, iters), seconds in zip(todo, secs):
+        (run.parent / f"{run.name}.json").write_text(json.dumps({"seconds": seconds, "iters": iters}))
+        minutes[run] = seconds / 60
     return minutes
 
 

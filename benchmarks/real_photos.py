@@ -129,43 +129,47 @@ def run_logged(cmd: list[str], log: Path) -> float:
     return time.time() - t0
 
 
-def run_logged_parallel(jobs: list[tuple[list[str], Path]], poll: float = 0.5) -> list[float]:
-    """Run several CLI commands at once in the repo, each with its output in its own log (give
-    each its own thread count, e.g. OMP_NUM_THREADS=1 / train.threads=1); returns each one's
-    seconds. If one fails, the others are stopped (SIGTERM) and the error shows the failed log's
-    tail; Ctrl-C stops them all too."""
-    t0 = time.time()
-    procs, files = [], []
+def run_logged_parallel(jobs: list[tuple[list[str], Path]], poll: float = 0.5, at_once: int = 0) -> list[float]:
+    """Run several CLI commands in the repo, each with its output in its own log (give each its
+    own thread count, e.g. OMP_NUM_THREADS=1 / train.threads=1), at most `at_once` at a time (0:
+    all at once; the next starts as soon as one ends); returns each one's own seconds. If one
+    fails, the others are stopped (SIGTERM) and the error shows the failed log's tail; Ctrl-C
+    stops them all too."""
+    at_once = at_once or len(jobs)
+    procs, files, started = {}, {}, {}
+    secs = [0.0] * len(jobs)
+    waiting = list(range(len(jobs)))
     try:
-        for cmd, log in jobs:
-            files.append(open(log, "w"))
-            procs.append(subprocess.Popen(cmd, cwd=ROOT, stdout=files[-1], stderr=subprocess.STDOUT))
-        secs = [0.0] * len(procs)
-        pending = set(range(len(procs)))
-        while pending:
-            for i in sorted(pending):
+        while waiting or procs:
+            while waiting and len(procs) < at_once:
+                i = waiting.pop(0)
+                cmd, log = jobs[i]
+                files[i] = open(log, "w")
+                started[i] = time.time()
+                procs[i] = subprocess.Popen(cmd, cwd=ROOT, stdout=files[i], stderr=subprocess.STDOUT)
+            for i in sorted(procs):
                 rc = procs[i].poll()
                 if rc is None:
                     continue
-                pending.discard(i)
-                secs[i] = time.time() - t0
-                files[i].close()
+                del procs[i]
+                secs[i] = time.time() - started[i]
+                files.pop(i).close()
                 if rc:
                     cmd, log = jobs[i]
                     tail = "".join(Path(log).read_text().splitlines(keepends=True)[-20:])
                     raise RuntimeError(f"command failed ({rc}): {' '.join(cmd)}\n{tail}")
-            if pending:
+            if procs:
                 time.sleep(poll)
         return secs
     finally:
-        for p in procs:
+        for p in procs.values():
             if p.poll() is None:
                 p.terminate()
                 try:
                     p.wait(timeout=60)
                 except subprocess.TimeoutExpired:
                     p.kill()
-        for f in files:
+        for f in files.values():
             f.close()
 
 

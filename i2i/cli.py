@@ -267,7 +267,7 @@ def translate_main(argv=None) -> int:
     if tr.pipeline.input_kind == "none":
         raise UserError(f"this {tr.cfg.pipeline} run makes images from noise; it has nothing to translate: use "
                         f"python -m i2i sample {a.run} --n 64 --out DIR")
-    requests = requests_from_flags(a, tr.pipeline.options(), lambda p: tr.prepare(read_image(Path(p))))
+    requests = requests_from_flags(a, tr.pipeline.options(), lambda p: tr.prepare_image(read_image(Path(p))))
     for _, request in requests:
         tr.condition(request, 1)  # a request the run cannot serve stops here, before any image is read
     tile = tr.pipeline.default_tile if a.tile is None else a.tile
@@ -297,7 +297,7 @@ def translate_main(argv=None) -> int:
     try:
         for src, dst in tqdm(jobs, desc="translate", unit="img", dynamic_ncols=True):
             try:
-                img = read_image(src)
+                img = tr.read_input(src)
             except UserError as e:
                 tqdm.write(f"skipped: {e}")
                 failed += 1

@@ -57,6 +57,9 @@ class GeneratorConfig:
                                    # or multiplied into it (multiply); norm=conditional_batch: through the norms
     attention: int = 0             # self-attention block (SAGAN) after the stage of this resolution; 0 = none
     spectral_norm: bool = False    # spectral norm on every conv/linear of the generator (SAGAN)
+    upsampling_layers: str = "normal"  # SPADE: x2 stages from the start grid: normal (5) | more (6) | most (7)
+    style_encoder: bool = False    # SPADE: a VAE style encoder (image-guided and random styles; loss.kl 0.05)
+    spade_hidden: int = 128        # SPADE: width of the conv in each norm that reads the label map
 
 
 @dataclass
@@ -130,6 +133,9 @@ class DataConfig:
     attr_file: str = ""            # the attribute table; "" = list_attr_celeba.txt or the one CSV in the folder
     in_channels: int = 3
     out_channels: int = 3
+    label_nc: int = 0              # label maps (SPADE, pix2pixHD): classes 0..label_nc-1 (255 = don't care);
+                                   # 0 = found from the training maps (max id + 1) and saved with the run
+    palette: str = ""              # colour-coded label maps: a file of "R G B ID" lines; "" = DIR/palette.txt
 
 
 @dataclass

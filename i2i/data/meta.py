@@ -11,6 +11,8 @@ class DataMeta:
     domains: tuple[str, ...] = ()    # one folder per domain (StarGAN), or A/B
     attrs: tuple[str, ...] = ()      # multi-label attribute names (CelebA-style tables)
     label_classes: int = 0           # semantic label-map classes (SPADE, pix2pixHD)
+    label_dont_care: bool = False    # the maps use 255 = "don't care" (its own input channel)
+    label_instances: bool = False    # instance maps are given (a boundary-map input channel)
     classes: int = 0                 # image classes (cGAN / ACGAN)
     class_names: tuple[str, ...] = ()  # their folder names, in label order
 
@@ -23,5 +25,7 @@ class DataMeta:
             return cls()  # runs saved before data meta existed had none to save
         d = json.loads(text)
         return cls(domains=tuple(d.get("domains", ())), attrs=tuple(d.get("attrs", ())),
-                   label_classes=int(d.get("label_classes", 0)), classes=int(d.get("classes", 0)),
+                   label_classes=int(d.get("label_classes", 0)),
+                   label_dont_care=bool(d.get("label_dont_care", False)),
+                   label_instances=bool(d.get("label_instances", False)), classes=int(d.get("classes", 0)),
                    class_names=tuple(d.get("class_names", ())))

@@ -8,19 +8,32 @@ depth and ICC profile are kept, and restoration/SR runs give grayscale back for 
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 from torch.nn import functional as F
 
 from ..config import Config
 from ..data.degradations import bicubic
-from ..data.io import ImageData, to_numpy, to_tensor
+from ..data.io import ImageData, read_image, to_numpy, to_tensor
+from ..errors import UserError
 from ..engine import checkpoint as ckpt
 from ..runtime import resolve_device
 from ..pipelines import Request, build_pipeline
 from .tiling import tiled
 
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # BT.601
+
+
+def instance_path(label_path: Path) -> Path:
+    """The instance map of DIR/labels/NAME.png: DIR/instances/NAME.* (the dataset's layout)."""
+    folder = label_path.parent.parent / "instances"
+    found = sorted(folder.glob(label_path.stem + ".*")) if folder.is_dir() else []
+    if not found:
+        raise UserError(f"this run was trained with instance maps: put the one for {label_path} in {folder}/ "
+                        f"with the same name")
+    return found[0]
 
 
 class Translator:
@@ -76,7 +89,33 @@ class Translator:
             y = self.pipeline.translate(x.to(self.device), **here).float().cpu()
         return y[..., :h * s, :w * s]
 
+    def read_input(self, path) -> ImageData:
+        """An input as the run reads it: an image, or (label-map runs) the label ids, with the
+        instance ids as a second channel where the run was trained with instance maps; ids are
+        never resampled or rescaled (padding copies them)."""
+        if self.pipeline.input_kind != "labels":
+            return read_image(path)
+        from ..data.label_maps import read_instance_map, read_label_map
+        meta, path = self.pipeline.meta, Path(path)
+        ids = read_label_map(path)
+        bad = ids[(ids >= meta.label_classes) & ((ids != 255) | (not meta.label_dont_care))]
+        if bad.size:
+            raise UserError(f"{path}: label value {int(bad.max())} is not a class of this run (0..{meta.label_classes - 1}"
+                            + (", 255 = don't care)" if meta.label_dont_care else "; it was trained without 255 = don't care)"))
+        channels = [ids]
+        if meta.label_instances:
+            channels.append(read_instance_map(instance_path(path)))
+            if channels[1].shape != ids.shape:
+                raise UserError(f"{instance_path(path)} is not the size of its label map {path}")
+        return ImageData(np.stack(channels, -1).astype(np.float32), None, 8, None)
+
     def prepare(self, img: ImageData) -> torch.Tensor:
+        """An input as the network takes it: label ids as they are, images by `prepare_image`."""
+        if self.pipeline.input_kind == "labels":
+            return torch.from_numpy(np.ascontiguousarray(img.rgb.transpose(2, 0, 1)))
+        return self.prepare_image(img)
+
+    def prepare_image(self, img: ImageData) -> torch.Tensor:
         """Match the channels the network was trained on (grayscale <-> RGB)."""
         rgb, want = img.rgb, self.cfg.data.in_channels if self.pipeline.directions == ("AtoB",) else 3
         if rgb.shape[2] == 1 and want == 3:

@@ -85,14 +85,20 @@ CONDITIONAL_NORMS = {
     "conditional_instance": lambda c: nn.InstanceNorm2d(c, affine=False, track_running_stats=False),
     "conditional_batch": lambda c: nn.BatchNorm2d(c, affine=False, track_running_stats=True),
     "adain": lambda c: nn.InstanceNorm2d(c, affine=False, track_running_stats=False),
+    # SPADE (nn/spade.py): the condition is a label map; its gamma and beta are maps, not vectors
+    "spade_batch": lambda c: nn.BatchNorm2d(c, affine=False, track_running_stats=True),
+    "spade_instance": lambda c: nn.InstanceNorm2d(c, affine=False, track_running_stats=False),
 }
 ADAIN = -1  # make_norm's cond_dim from a network that feeds AdaIN parameters (a style MLP's output)
 
 
-def make_conditional_norm(name: str, channels: int, cond_dim: int) -> nn.Module:
+def make_conditional_norm(name: str, channels: int, cond_dim: int, hidden: int = 128) -> nn.Module:
     if (name == "adain") != (cond_dim == ADAIN):
         raise ValueError(f"norm '{name}' does not fit this network's condition: 'adain' takes a style MLP's "
                          f"parameters (MUNIT's decoder), the other conditional norms a label vector")
     if name == "adain":
         return AdaptiveInstanceNorm(channels)
+    if name.startswith("spade_"):
+        from .spade import SPADE
+        return SPADE(CONDITIONAL_NORMS[name](channels), channels, cond_dim, hidden)
     return ConditionalNorm(CONDITIONAL_NORMS[name](channels), channels, cond_dim)

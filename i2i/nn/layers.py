@@ -23,12 +23,13 @@ NORMS = {
 }
 
 
-def make_norm(name: str, channels: int, cond_dim: int = 0) -> nn.Module:
-    """`cond_dim`: the size of the condition a conditional network passes (0: none)."""
+def make_norm(name: str, channels: int, cond_dim: int = 0, hidden: int = 128) -> nn.Module:
+    """`cond_dim`: the size of the condition a conditional network passes (0: none); `hidden`:
+    the width of SPADE's conv that reads the label map."""
     if name in CONDITIONAL_NORMS:
         if not cond_dim:
             raise ValueError(f"norm '{name}' needs a condition; only conditional generators (stargan) take it")
-        return make_conditional_norm(name, channels, cond_dim)
+        return make_conditional_norm(name, channels, cond_dim, hidden)
     return NORMS[name](channels)
 
 

@@ -15,6 +15,7 @@ class MultiscaleDiscriminator(nn.Module):
                  head: str = "pix2pix"):
         super().__init__()
         self.scales = nn.ModuleList(patch_discriminator(in_ch, ndf, n_layers, norm, head) for _ in range(num_D))
+        self.has_spectral_norm = head == "spade"  # its own, on the normed convs only
 
     def forward(self, x: torch.Tensor) -> list[list[torch.Tensor]]:
         out = []
@@ -28,5 +29,7 @@ class MultiscaleDiscriminator(nn.Module):
 @DISCRIMINATORS.register("multiscale")
 def multiscale(in_ch: int, ndf: int = 64, n_layers: int = 3, norm: str = "batch",
                num_D: int = 3, head: str = "pix2pix") -> MultiscaleDiscriminator:
-    """head munit, n_layers 4, norm none, num_D 3: MUNIT's and UNIT's D (8,271,171 parameters)."""
+    """head munit, n_layers 4, norm none, num_D 3: MUNIT's and UNIT's D (8,271,171 parameters);
+    head pix2pixhd, norm instance, num_D 2: pix2pixHD's; head spade, the same with spectral norm:
+    SPADE's (see patch_discriminator)."""
     return MultiscaleDiscriminator(in_ch, num_D, ndf, n_layers, norm, head)

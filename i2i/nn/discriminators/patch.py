@@ -27,29 +27,43 @@ class FeatureSequence(nn.Module):
         return [feats]
 
 
+HEADS = ("pix2pix", "munit", "pix2pixhd", "spade")
+
+
 @DISCRIMINATORS.register("patch")
 def patch_discriminator(in_ch: int, ndf: int = 64, n_layers: int = 3, norm: str = "batch",
                         head: str = "pix2pix") -> FeatureSequence:
     """n_layers=3 gives the 70x70 PatchGAN. `head`: pix2pix (a stride-1 4x4 conv stage, then a
-    4x4 conv to the prediction) or munit (MUNIT/UNIT: n_layers stride-2 convs, then a 1x1 conv)."""
+    4x4 conv to the prediction), munit (MUNIT/UNIT: n_layers stride-2 convs, then a 1x1 conv),
+    pix2pixhd (pix2pix's layers with padding 2, every conv with a bias) or spade (pix2pixhd's,
+    the normed convs without bias and with spectral norm; SPADE's n_layers_D 4 counts the
+    stride-1 stage, so it is n_layers 3 here)."""
+    if head not in HEADS:
+        raise ValueError(f"head '{head}': choose {', '.join(HEADS)}")
     bias = conv_bias(norm)
-    stages = [[nn.Conv2d(in_ch, ndf, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]]
+    pad = 2 if head in ("pix2pixhd", "spade") else 1
+    if head == "pix2pixhd":
+        bias = True
+    elif head == "spade":
+        bias = norm == "none"
+    sn = nn.utils.parametrizations.spectral_norm if head == "spade" else (lambda m: m)
+    stages = [[nn.Conv2d(in_ch, ndf, 4, stride=2, padding=pad), nn.LeakyReLU(0.2, True)]]
     if head == "munit":
         for n in range(1, n_layers):
             stages.append([nn.Conv2d(ndf * 2 ** (n - 1), ndf * 2 ** n, 4, stride=2, padding=1, bias=bias),
                            make_norm(norm, ndf * 2 ** n), nn.LeakyReLU(0.2, True)])
         stages.append([nn.Conv2d(ndf * 2 ** (n_layers - 1), 1, 1)])
         return FeatureSequence(stages)
-    if head != "pix2pix":
-        raise ValueError(f"head '{head}': choose pix2pix or munit")
     mult = 1
     for n in range(1, n_layers + 1):
         prev, mult = mult, min(2 ** n, 8)
         stride = 2 if n < n_layers else 1
-        stages.append([nn.Conv2d(ndf * prev, ndf * mult, 4, stride=stride, padding=1, bias=bias),
+        stages.append([sn(nn.Conv2d(ndf * prev, ndf * mult, 4, stride=stride, padding=pad, bias=bias)),
                        make_norm(norm, ndf * mult), nn.LeakyReLU(0.2, True)])
-    stages.append([nn.Conv2d(ndf * mult, 1, 4, stride=1, padding=1)])
-    return FeatureSequence(stages)
+    stages.append([nn.Conv2d(ndf * mult, 1, 4, stride=1, padding=pad)])
+    net = FeatureSequence(stages)
+    net.has_spectral_norm = head == "spade"
+    return net
 
 
 @DISCRIMINATORS.register("pixel")

@@ -1,0 +1,161 @@
+"""SPADE and pix2pixHD on label maps made from real photos: do the photos come back?
+
+    python benchmarks/labels_real_photos.py [--photos DIR] [--out /tmp/i2i_labels] [--iters N]
+
+1. Data: every training photo and video frame (benchmarks/real_photos.py; the held-out TEST
+   photos never train) is scaled to a 144 px shorter side; its label map is each pixel's nearest
+   of K = 8 cluster centres of (luminance, local texture), the centres learned on the training
+   photos only (datasets/build_labels.py), so a label means the same surface in every photo.
+   The held-out photos are centre-cropped to 128 x 128 and labelled with the same centres.
+2. Train, through train.py, on 128 px crops: SPADE, SPADE with its VAE style encoder, and
+   pix2pixHD's global generator, at reduced widths (CPU), without the VGG term (no weights are
+   downloaded; feature matching and the GAN loss stay).
+3. On the held-out maps, through translate.py: PSNR / SSIM against the true photo; layout kept
+   (the output's labels, re-derived with the same centres, against the input map: pixel
+   accuracy); next to the baseline that paints every label with its mean training colour. The
+   VAE run also translates with --style-from the true photo (its colours come from there).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from datasets.build_labels import fit_centres, label_map, write_split  # noqa: E402
+from real_photos import (add_photos_argument, fetch_photos, load_scaled, read, run_logged,  # noqa: E402
+                         run_logged_parallel, split)
+
+K = 8
+COMMON = ["data.num_workers=1", "data.load_size=0", "loss.perceptual=0", "train.log_every=50",
+          "train.sample_every=500", "train.save_every=500", "train.threads=1"]
+RUNS = {  # name -> (preset, overrides)
+    "spade": ("spade", ["model.generator.ngf=16", "model.discriminator.ndf=32"]),
+    "spade_vae": ("spade", ["model.generator.ngf=16", "model.discriminator.ndf=32",
+                            "model.generator.style_encoder=true", "model.generator.z_dim=64"]),
+    "pix2pixhd": ("pix2pixhd", ["model.generator.ngf=16", "model.discriminator.ndf=32"]),
+}
+
+
+def centre_crop(img: np.ndarray, size: int) -> np.ndarray:
+    y, x = (img.shape[0] - size) // 2, (img.shape[1] - size) // 2
+    return img[y:y + size, x:x + size]
+
+
+def make_data(photos_dir: Path, out: Path) -> np.ndarray:
+    if (out / "centres.json").exists():
+        return np.array(json.loads((out / "centres.json").read_text()), np.float32)
+    photos, frames = fetch_photos(photos_dir)
+    train, test = split(photos)
+    train_imgs = [(p.stem, load_scaled(p, 144)) for p in train + frames]
+    test_imgs = [(p.stem, centre_crop(load_scaled(p, 128), 128)) for p in test]
+    centres = fit_centres([im for _, im in train_imgs], K)
+    write_split(out / "train", train_imgs, centres)
+    write_split(out / "test", test_imgs, centres)
+    (out / "centres.json").write_text(json.dumps(centres.tolist()))
+    return centres
+
+
+def ssim(a: np.ndarray, b: np.ndarray) -> float:
+    from i2i.metrics.quality import ssim as _ssim
+    return _ssim(a.astype(np.float32), b.astype(np.float32))
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10 * np.log10(1 / np.mean((a - b) ** 2)))
+
+
+def mean_colour_baseline(data: Path) -> np.ndarray:
+    """K x 3: each label's mean colour over the training photos."""
+    sums, counts = np.zeros((K, 3)), np.zeros(K)
+    for lab in sorted((data / "train" / "labels").glob("*.png")):
+        ids = np.asarray(Image.open(lab))
+        img = read(data / "train" / "images" / lab.name)
+        for k in range(K):
+            m = ids == k
+            sums[k] += img[m].sum(0)
+            counts[k] += m.sum()
+    return sums / np.maximum(counts, 1)[:, None]
+
+
+def score(outputs: dict[str, np.ndarray], data: Path, centres: np.ndarray) -> dict:
+    p, s, acc = [], [], []
+    for name, out in outputs.items():
+        truth = read(data / "test" / "images" / f"{name}.png")
+        ids = np.asarray(Image.open(data / "test" / "labels" / f"{name}.png"))
+        p.append(psnr(out, truth))
+        s.append(ssim(out, truth))
+        acc.append(float((label_map(out.astype(np.float32), centres) == ids).mean()))
+    return {"psnr": float(np.mean(p)), "ssim": float(np.mean(s)), "layout": float(np.mean(acc))}
+
+
+def read_folder(folder: Path, suffix: str = "") -> dict[str, np.ndarray]:
+    return {p.stem[:len(p.stem) - len(suffix)] if suffix else p.stem: read(p)
+            for p in sorted(folder.glob(f"*{suffix}.png"))}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_photos_argument(ap)
+    ap.add_argument("--out", default="/tmp/i2i_labels", help="work folder (data, runs, outputs, logs)")
+    ap.add_argument("--iters", type=int, default=3000, help="training steps per run")
+    ap.add_argument("--batch-size", type=int, default=4)
+    ap.add_argument("--runs", default=",".join(RUNS), help=f"which of {', '.join(RUNS)}")
+    ap.add_argument("--parallel", type=int, default=2, help="trainings at a time, one thread each")
+    a = ap.parse_args()
+    work = Path(a.out)
+    data = work / "data"
+    centres = make_data(Path(a.photos), data)
+    names = [r for r in a.runs.split(",") if r]
+    jobs = []
+    for name in names:
+        preset, extra = RUNS[name]
+        run, log = work / f"run_{name}", work / f"run_{name}.log"
+        if (run / "weights").is_dir() and log.exists() and "done: step" in log.read_text():
+            continue
+        shutil.rmtree(run, ignore_errors=True)
+        jobs.append(([sys.executable, "train.py", preset, "--data", str(data), "--out", str(run), "--crop-size",
+                      "128", "--batch-size", str(a.batch_size), "--iters", str(a.iters), *COMMON, *extra], log))
+    secs = run_logged_parallel(jobs, at_once=a.parallel) if jobs else []
+    for (cmd, log), t in zip(jobs, secs):
+        (log.with_suffix(".json")).write_text(json.dumps({"seconds": t}))
+
+    test_labels = data / "test" / "labels"
+    colours = mean_colour_baseline(data)
+    base = {p.stem: colours[np.asarray(Image.open(p))] for p in sorted(test_labels.glob("*.png"))}
+    rows = [("every label painted with its mean training colour", score(base, data, centres), "")]
+    for name in names:
+        run, out = work / f"run_{name}", work / f"out_{name}"
+        shutil.rmtree(out, ignore_errors=True)
+        run_logged([sys.executable, "translate.py", str(run), str(test_labels), "--out", str(out)],
+                   work / f"translate_{name}.log")
+        minutes = json.loads((work / f"run_{name}.json").read_text())["seconds"] / 60 \
+            if (work / f"run_{name}.json").exists() else float("nan")
+        label = f"{name}, {a.iters} steps" + (" (random style, seed 0)" if name == "spade_vae" else "")
+        rows.append((label, score(read_folder(out), data, centres), f"{minutes:.1f}"))
+        if name == "spade_vae":  # the style of the true photo itself
+            ref = work / "out_spade_vae_ref"
+            shutil.rmtree(ref, ignore_errors=True)
+            for lab in sorted(test_labels.glob("*.png")):
+                run_logged([sys.executable, "translate.py", str(run), str(lab), "--out", str(ref), "--style-from",
+                            str(data / "test" / "images" / lab.name)], work / "translate_ref.log")
+            rows.append((f"{name}, --style-from the true photo", score(read_folder(ref), data, centres), ""))
+
+    print(f"\nHeld-out label maps: {len(base)} photos, 128 x 128, {K} classes")
+    print("| method | PSNR (dB) | SSIM | layout kept (pixel accuracy) | train minutes |")
+    print("|---|---|---|---|---|")
+    for label, r, minutes in rows:
+        print(f"| {label} | {r['psnr']:.2f} | {r['ssim']:.3f} | {100 * r['layout']:.1f} % | {minutes} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
