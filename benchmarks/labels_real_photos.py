@@ -7,8 +7,9 @@
    of K = 8 cluster centres of (luminance, local texture), the centres learned on the training
    photos only (datasets/build_labels.py), so a label means the same surface in every photo.
    The held-out photos are centre-cropped to 128 x 128 and labelled with the same centres.
-2. Train, through train.py, on 128 px crops: SPADE, SPADE with its VAE style encoder, and
-   pix2pixHD's global generator, at reduced widths (CPU), without the VGG term (no weights are
+2. Train, through train.py, on random 64 px crops (batch 4): SPADE, SPADE with its VAE style encoder, and
+   pix2pixHD's global generator, at reduced widths (CPU: SPADE ngf 16 with 64-wide SPADE convs,
+   pix2pixHD ngf 32, D ndf 32), without the VGG term (no weights are
    downloaded; feature matching and the GAN loss stay).
 3. On the held-out maps, through translate.py: PSNR / SSIM against the true photo; layout kept
    (the output's labels, re-derived with the same centres, against the input map: pixel
@@ -38,10 +39,10 @@ K = 8
 COMMON = ["data.num_workers=1", "data.load_size=0", "loss.perceptual=0", "train.log_every=50",
           "train.sample_every=500", "train.save_every=500", "train.threads=1"]
 RUNS = {  # name -> (preset, overrides)
-    "spade": ("spade", ["model.generator.ngf=16", "model.discriminator.ndf=32"]),
-    "spade_vae": ("spade", ["model.generator.ngf=16", "model.discriminator.ndf=32",
+    "spade": ("spade", ["model.generator.ngf=16", "model.generator.spade_hidden=64", "model.discriminator.ndf=32"]),
+    "spade_vae": ("spade", ["model.generator.ngf=16", "model.generator.spade_hidden=64", "model.discriminator.ndf=32",
                             "model.generator.style_encoder=true", "model.generator.z_dim=64"]),
-    "pix2pixhd": ("pix2pixhd", ["model.generator.ngf=16", "model.discriminator.ndf=32"]),
+    "pix2pixhd": ("pix2pixhd", ["model.generator.ngf=32", "model.discriminator.ndf=32"]),
 }
 
 
@@ -55,7 +56,7 @@ def make_data(photos_dir: Path, out: Path) -> np.ndarray:
         return np.array(json.loads((out / "centres.json").read_text()), np.float32)
     photos, frames = fetch_photos(photos_dir)
     train, test = split(photos)
-    train_imgs = [(p.stem, load_scaled(p, 144)) for p in train + frames]
+    train_imgs = [(p.stem, load_scaled(p, 128)) for p in train + frames]
     test_imgs = [(p.stem, centre_crop(load_scaled(p, 128), 128)) for p in test]
     centres = fit_centres([im for _, im in train_imgs], K)
     write_split(out / "train", train_imgs, centres)
@@ -106,7 +107,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_photos_argument(ap)
     ap.add_argument("--out", default="/tmp/i2i_labels", help="work folder (data, runs, outputs, logs)")
-    ap.add_argument("--iters", type=int, default=3000, help="training steps per run")
+    ap.add_argument("--iters", type=int, default=1500, help="training steps per run")
     ap.add_argument("--batch-size", type=int, default=4)
     ap.add_argument("--runs", default=",".join(RUNS), help=f"which of {', '.join(RUNS)}")
     ap.add_argument("--parallel", type=int, default=2, help="trainings at a time, one thread each")
@@ -123,7 +124,7 @@ def main() -> int:
             continue
         shutil.rmtree(run, ignore_errors=True)
         jobs.append(([sys.executable, "train.py", preset, "--data", str(data), "--out", str(run), "--crop-size",
-                      "128", "--batch-size", str(a.batch_size), "--iters", str(a.iters), *COMMON, *extra], log))
+                      "64", "--batch-size", str(a.batch_size), "--iters", str(a.iters), *COMMON, *extra], log))
     secs = run_logged_parallel(jobs, at_once=a.parallel) if jobs else []
     for (cmd, log), t in zip(jobs, secs):
         (log.with_suffix(".json")).write_text(json.dumps({"seconds": t}))

@@ -129,7 +129,8 @@ def test_every_preset_builds(preset):
     if cfg.loss.perceptual > 0:  # the VGG weights are not downloaded in tests
         cfg = config.load(preset, ["loss.perceptual=0"])
     meta = (DataMeta(domains=("a", "b", "c")) if cfg.pipeline == "stargan" else
-            DataMeta(classes=3, class_names=("a", "b", "c")) if cfg.pipeline in ("cgan", "acgan") else None)
+            DataMeta(classes=3, class_names=("a", "b", "c")) if cfg.pipeline in ("cgan", "acgan") else
+            DataMeta(label_classes=3) if cfg.pipeline in ("spade", "pix2pixhd") else None)
     p = build_pipeline(cfg, meta, training=True)
     assert p.generators and (p.discriminators or cfg.loss.gan == 0)
 

@@ -180,3 +180,37 @@ def test_translate_refuses_a_value_outside_the_runs_classes(tmp_path, label_phot
         Translator.from_run(tmp_path / "run", "cpu").read_input(bad)
     with pytest.raises(UserError, match="--styles does not apply to this run"):
         translate_main([str(tmp_path / "run"), str(bad), "--out", str(tmp_path / "o"), "--styles", "2"])
+
+
+def test_colour_coded_maps_and_instances_train_and_translate(tmp_path, label_photos):
+    """A palette file and instance maps: the palette is saved with the run, so translate.py reads
+    colour-coded maps too; the instance map is found in ../instances/ beside labels/."""
+    from PIL import Image
+    colours = {0: (128, 64, 128), 1: (70, 70, 70), 2: (107, 142, 35), 3: (0, 0, 142)}
+    root = tmp_path / "data"
+    for split in ("train", "test"):
+        for lab in sorted((label_photos / split / "labels").glob("*.png")):
+            ids = np.asarray(Image.open(lab))
+            rgb = np.zeros((*ids.shape, 3), np.uint8)
+            for k, c in colours.items():
+                rgb[ids == k] = c
+            inst = ids.astype(np.int32) * 1000 + (np.arange(ids.shape[1])[None] >= ids.shape[1] // 2)
+            for sub, arr in (("labels", rgb), ("instances", inst.astype(np.uint16)),
+                             ("images", np.asarray(Image.open(label_photos / split / "images" / lab.name)))):
+                (root / split / sub).mkdir(parents=True, exist_ok=True)
+                Image.fromarray(arr).save(root / split / sub / lab.name)
+    (root / "palette.txt").write_text("".join(f"{r} {g} {b} {k}\n" for k, (r, g, b) in colours.items()))
+    cfg = config.load("pix2pixhd", TINY + HD_G + [f"data.root={root}", "train.iters=2"])
+    make_trainer(cfg, tmp_path / "run").fit()
+    tr = Translator.from_run(tmp_path / "run", "cpu")
+    assert tr.pipeline.meta.label_instances and tr.pipeline.label_nc == 4 + 1  # 4 classes + boundaries
+    one = sorted((root / "test" / "labels").glob("*.png"))[0]
+    x = tr.prepare(tr.read_input(one))
+    assert x.shape[0] == 2 and set(x[0].unique().tolist()) <= {0.0, 1.0, 2.0, 3.0}
+    assert translate_main([str(tmp_path / "run"), str(root / "test" / "labels"), "--out", str(tmp_path / "out")]) == 0
+    assert len(list((tmp_path / "out").glob("*.png"))) == len(list((root / "test" / "labels").glob("*.png")))
+    lonely = tmp_path / "elsewhere" / "labels" / one.name
+    lonely.parent.mkdir(parents=True)
+    lonely.write_bytes(one.read_bytes())
+    with pytest.raises(UserError, match="trained with instance maps"):
+        tr.read_input(lonely)

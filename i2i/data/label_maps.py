@@ -353,7 +353,8 @@ class LabelMapFolder(FolderDataset):
             label_nc = find_label_nc(self.values)
         self.label_nc = label_nc
         self.meta = DataMeta(label_classes=label_nc, label_dont_care=dont_care,
-                             label_instances=self.items[0][2] is not None)
+                             label_instances=self.items[0][2] is not None,
+                             label_palette=tuple((*rgb, i) for rgb, i in sorted((self.palette or {}).items())))
         self.cache = ImageCache(load_size)
         self.labels = _MapCache(load_size, partial(read_label_map, palette=self.palette))  # picklable: spawned workers
         self.instances = _MapCache(load_size, read_instance_map)

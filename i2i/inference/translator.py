@@ -97,7 +97,7 @@ class Translator:
             return read_image(path)
         from ..data.label_maps import read_instance_map, read_label_map
         meta, path = self.pipeline.meta, Path(path)
-        ids = read_label_map(path)
+        ids = read_label_map(path, {(r, g, b): i for r, g, b, i in meta.label_palette} or None)
         bad = ids[(ids >= meta.label_classes) & ((ids != 255) | (not meta.label_dont_care))]
         if bad.size:
             raise UserError(f"{path}: label value {int(bad.max())} is not a class of this run (0..{meta.label_classes - 1}"
