@@ -1,11 +1,12 @@
 """CPU throughput of the paper presets (pix2pix, CycleGAN at 128 and 256 px; StarGAN at 128 px;
-MUNIT at 256 px).
+MUNIT and SPADE at 256 px).
 
     python benchmarks/throughput.py                     # full run (~8 min on 2 cores)
     python benchmarks/throughput.py --quick             # smoke test (128 px, 1 timed step)
     python benchmarks/throughput.py --sizes 256 --steps 5
     python benchmarks/throughput.py --pipelines stargan --quick
     python benchmarks/throughput.py --pipelines munit --steps 3
+    python benchmarks/throughput.py --pipelines spade --steps 2
 
 Why: a user without a GPU needs to know what a training step and a translation cost on
 their machine, and whether that number is a property of the hardware or of the code. So
@@ -32,7 +33,9 @@ shares the G update's batch): a step consumes 5 batches, and its train img/s and
 image count all 5 images (step seconds are per step). By default StarGAN runs at 128 px only
 (the paper's size); --sizes applies to it too. MUNIT (edges2shoes size: 256 px, dim 64, 4 blocks,
 3-scale D) runs at 256 px on the demo's unpaired folders; its inference is one direction with
-one random style.
+one random style. SPADE (the ADE20K-sized generator, nf 64, 7 SPADE blocks, 2-scale spectral D)
+runs at 256 px on 8-class label maps made from the demo's photos (datasets/build_labels.py),
+without its VGG term (no VGG weights are downloaded; the term adds a VGG19 pass per image).
 The loader is timed before training and shut down, so its workers do not steal the 2 cores
 from the timed steps; training reuses the batches it made.
 FLOPs count convolutions and matmuls only (2 per multiply-add): norms, activations and the
@@ -55,9 +58,10 @@ from pathlib import Path
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-SUBSETS = {"pix2pix": "paired", "cyclegan": "unpaired", "stargan": "domains", "munit": "unpaired"}  # demo folders
+SUBSETS = {"pix2pix": "paired", "cyclegan": "unpaired", "stargan": "domains", "munit": "unpaired",
+           "spade": "labels"}  # demo folders
 DEFAULT_SIZES = {"pix2pix": [128, 256], "cyclegan": [128, 256], "stargan": [128],  # StarGAN: the paper's 128 px
-                 "munit": [256]}  # MUNIT: its edges2shoes 256 px
+                 "munit": [256], "spade": [256]}  # MUNIT: its edges2shoes 256 px; SPADE: ADE20K's 256 px
 # StarGAN's domain folders, made from the demo's tiles: clean, degraded (paired/A) and warm-graded photos
 DOMAINS = {"clean": "paired/train/B", "degraded": "paired/train/A", "warm": "unpaired/trainB"}
 
@@ -69,6 +73,22 @@ def make_domains(root: Path) -> None:
         dst.mkdir(parents=True, exist_ok=True)
         for p in sorted((root / src).iterdir()):
             shutil.copyfile(p, dst / p.name)
+
+
+def make_labels(root: Path) -> None:
+    """root/labels/train/{labels,images}/: the demo's clean photos and their 8-class label maps."""
+    sys.path.insert(0, str(REPO))
+    from datasets.build_labels import fit_centres, label_map
+    from PIL import Image
+    import numpy as np
+    photos = [(p.stem, np.asarray(Image.open(p).convert("RGB")).astype(np.float32) / 255)
+              for p in sorted((root / "paired" / "train" / "B").iterdir())]
+    centres = fit_centres([im for _, im in photos], 8)
+    for sub in ("labels", "images"):
+        (root / "labels" / "train" / sub).mkdir(parents=True, exist_ok=True)
+    for name, im in photos:
+        Image.fromarray(np.round(im * 255).astype(np.uint8)).save(root / "labels" / "train" / "images" / f"{name}.png")
+        Image.fromarray(label_map(im, centres)).save(root / "labels" / "train" / "labels" / f"{name}.png")
 
 
 def maxrss_mib() -> float:
@@ -136,6 +156,8 @@ def run_one(pipe: str, size: int, root: str, steps: int, loader_batches: int) ->
                  f"data.root={Path(root) / SUBSETS[pipe]}"]  # batch 1 everywhere (StarGAN's preset: 16)
     if pipe == "pix2pix" and size < 256:
         overrides.append("model.generator.name=unet_128")
+    if pipe == "spade":
+        overrides.append("loss.perceptual=0")
     cfg = config.load(pipe, overrides)
     dataset = data.build_dataset(cfg.data, pipelines.pipeline_class(cfg).data_kind)
     pipeline = pipelines.build_pipeline(cfg, dataset.meta)  # the meta: StarGAN's domains
@@ -160,7 +182,7 @@ def run_one(pipe: str, size: int, root: str, steps: int, loader_batches: int) ->
         pool = batches + timed  # CPU tensors already: nothing to move
         steps_in = [[pool[(k * per_step + j) % len(pool)] for j in range(per_step)] for k in range(steps + 2)]
         out["images_per_step"] = per_step * cfg.train.batch_size
-        x = pool[0]["A"]
+        x = pool[0]["label_map"].float() if "label_map" in pool[0] else pool[0]["A"]  # label maps: ids as translate.py reads them
 
         def step(b):  # the last batch goes to the G update (and the last D update), the others to D alone
             return trainer.train_step(b[-1], b[:-1])
@@ -257,6 +279,8 @@ def main() -> None:
                        check=True, stdout=subprocess.DEVNULL)
         if "stargan" in args.pipelines:
             make_domains(Path(root))
+        if "spade" in args.pipelines:
+            make_labels(Path(root))
         for pipe in args.pipelines:
             for size in sizes[pipe]:
                 peak = peaks()  # right before the config, in this (otherwise idle) process
