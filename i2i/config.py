@@ -354,6 +354,13 @@ def _inherit_generator(cfg: Config, layers, extra, overrides) -> Config:
     from .engine.checkpoint import read_metadata, resolve_checkpoint  # (engine imports config)
     meta = read_metadata(resolve_checkpoint(cfg.init_from))
     source = from_dict(yaml.safe_load(meta["config"]))
+    src_g, g = source.model.generator, cfg.model.generator
+    if (src_g.name, g.name) == ("pix2pixhd_global", "pix2pixhd_local"):  # coarse-to-fine: G2 grows around G1
+        if (src_g.ngf, src_g.num_blocks, src_g.norm, src_g.upsample) != (2 * g.ngf, g.num_blocks, g.norm, g.upsample):
+            raise UserError(f"init_from={cfg.init_from}: its global generator (ngf {src_g.ngf}, num_blocks "
+                            f"{src_g.num_blocks}, norm {src_g.norm}) must be the one inside this local enhancer: "
+                            f"set model.generator.ngf={src_g.ngf // 2} (half of it) and the same num_blocks and norm")
+        return cfg
     inherited = {"model": {"generator": dataclasses.asdict(source.model.generator)}, "data": {}}
     for key in INHERITED:
         inherited["data"][key.split(".")[1]] = _get(source, key)

@@ -214,3 +214,28 @@ def test_colour_coded_maps_and_instances_train_and_translate(tmp_path, label_pho
     lonely.write_bytes(one.read_bytes())
     with pytest.raises(UserError, match="trained with instance maps"):
         tr.read_input(lonely)
+
+
+def test_pix2pixhd_coarse_to_fine_local_enhancer_starts_from_the_global_run(tmp_path, label_photos):
+    """G1 trains on the maps at half size, then G2 grows around it (init_from the G1 run) at full size."""
+    from PIL import Image
+    from safetensors.torch import load_file
+    big = tmp_path / "big"
+    for sub in ("labels", "images"):
+        (big / "train" / sub).mkdir(parents=True)
+        for f in sorted((label_photos / "train" / sub).glob("*.png"))[:6]:
+            im = Image.open(f)
+            im.resize((64, 64), Image.NEAREST if sub == "labels" else Image.BICUBIC).save(big / "train" / sub / f.name)
+    base = TINY + ["train.iters=1", "model.generator.num_blocks=1"]
+    make_trainer(config.load("pix2pixhd", base + ["model.generator.ngf=8", f"data.root={label_photos}"]),
+                 tmp_path / "global").fit()
+    local = base + ["model.generator.name=pix2pixhd_local", f"init_from={tmp_path / 'global'}", f"data.root={big}",
+                    "data.load_size=64", "data.crop_size=64"]
+    with pytest.raises(UserError, match="model.generator.ngf=4 .half of it."):
+        config.load("pix2pixhd", local + ["model.generator.ngf=8"])
+    t = make_trainer(config.load("pix2pixhd", local + ["model.generator.ngf=4"]), tmp_path / "local")
+    g1 = load_file(str(tmp_path / "global" / "weights" / "latest.safetensors"))
+    mine = t.pipeline.generators["G"].global_features.state_dict()
+    assert torch.equal(mine["1.weight"], g1["generators.G.model.1.weight"].to(mine["1.weight"].dtype))
+    assert len(mine) < len([k for k in g1 if k.startswith("generators.G.model.")])  # G1's output layers dropped
+    t.fit()

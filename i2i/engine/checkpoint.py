@@ -124,6 +124,17 @@ def load_networks(pipeline, tensors: dict[str, torch.Tensor], generators_only: b
     pipeline.load_state_dict({k: tensors[k] for k in wanted}, strict=False)
 
 
+def load_partial(pipeline, tensors: dict[str, torch.Tensor], source: str = "checkpoint") -> None:
+    """Load `tensors` into the pipeline's networks they name (part of one network: a coarse
+    generator inside a finer one); every name must exist here with the same shape."""
+    own = pipeline.state_dict()
+    for k, v in tensors.items():
+        if k not in own or own[k].shape != v.shape:
+            raise UserError(f"{source} does not fit this pipeline: {k} is {list(v.shape)} there but "
+                            + (f"{list(own[k].shape)} here" if k in own else "absent here"))
+    pipeline.load_state_dict(tensors, strict=False)
+
+
 def rng_state() -> dict:
     state = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available():

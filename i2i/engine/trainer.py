@@ -113,7 +113,7 @@ class Trainer:
                 with torch.no_grad():
                     x = torch.zeros(1, conv.in_channels, px, px, device=self.device)
                     net.eval()(*self.pipeline.network_inputs(name, x))
-            except RuntimeError as e:
+            except (RuntimeError, ValueError) as e:  # ValueError: a norm left with one pixel
                 if "out of memory" in str(e).lower():
                     raise UserError(f"out of memory building {kind} {name} for {px} px crops: use a smaller "
                                     f"--crop-size, --batch-size or model.{kind}.ngf/ndf") from None
@@ -136,6 +136,10 @@ class Trainer:
         path = ckpt.resolve_checkpoint(run)
         tensors, _ = ckpt.read_weights(path)
         gens = {k: v.to(self.device) for k, v in ckpt.inference_generators(tensors).items()}
+        coarse = getattr(self.pipeline.generators["G"], "coarse_state", None) if "G" in self.pipeline.generators else None
+        if coarse is not None:  # pix2pixHD's local enhancer starts from a trained global generator
+            ckpt.load_partial(self.pipeline, coarse(gens, "generators.G."), source=f"init_from={run}")
+            return
         ckpt.load_networks(self.pipeline, gens, generators_only=True, source=f"init_from={run}")
 
     def _resume(self) -> None:

@@ -39,6 +39,18 @@ class LocalEnhancer(nn.Module):
     def output_conv(self) -> nn.Module:
         return self.up[-2]
 
+    def coarse_state(self, tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+        """Coarse-to-fine: a trained global generator's weights (`prefix` + "model.<i>...", as a
+        pix2pixhd_global run saves them) renamed for G1 inside this enhancer; its output layers,
+        which the enhancer drops, are left out."""
+        out = {}
+        for name in self.global_features.state_dict():
+            key = f"{prefix}model.{name}"
+            if key not in tensors:
+                raise ValueError(f"the global generator has no {key}")
+            out[f"{prefix}global_features.{name}"] = tensors[key]
+        return out
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         coarse = self.global_features(F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False))
         return self.up(self.down(x) + coarse)
