@@ -3,7 +3,7 @@
     python benchmarks/labels_real_photos.py [--photos DIR] [--out /tmp/i2i_labels] [--iters N]
 
 1. Data: every training photo and video frame (benchmarks/real_photos.py; the held-out TEST
-   photos never train) is scaled to a 144 px shorter side; its label map is each pixel's nearest
+   photos never train) is scaled to a 128 px shorter side; its label map is each pixel's nearest
    of K = 8 cluster centres of (luminance, local texture), the centres learned on the training
    photos only (datasets/build_labels.py), so a label means the same surface in every photo.
    The held-out photos are centre-cropped to 128 x 128 and labelled with the same centres.

@@ -271,6 +271,9 @@ def translate_main(argv=None) -> int:
     for _, request in requests:
         tr.condition(request, 1)  # a request the run cannot serve stops here, before any image is read
     tile = tr.pipeline.default_tile if a.tile is None else a.tile
+    if tile and not tr.pipeline.tile_safe:
+        raise UserError(f"--tile does not apply to this {tr.cfg.pipeline} run: its style code shapes the whole "
+                        f"picture, so each tile would repeat it; translate whole maps (leave --tile out)")
     jobs = collect_inputs(a.inputs, out)
     writable_dir(out, "--out")
     failed = written = 0

@@ -165,6 +165,8 @@ def test_translate_label_maps_and_styles(tmp_path, label_photos):
     ref = label_photos / "test" / "images" / one.name
     assert translate_main([str(tmp_path / "run"), str(one), "--out", str(tmp_path / "ref"),
                            "--style-from", str(ref)]) == 0
+    with pytest.raises(UserError, match="--tile does not apply"):
+        translate_main([str(tmp_path / "run"), str(one), "--out", str(tmp_path / "t"), "--tile", "32"])
     p = Translator.from_run(tmp_path / "run", "cpu").pipeline
     z1, z2 = p.condition(Request(seed=5), 1)["z"], p.condition(Request(seed=5), 1)["z"]
     assert torch.equal(z1, z2)
@@ -239,3 +241,13 @@ def test_pix2pixhd_coarse_to_fine_local_enhancer_starts_from_the_global_run(tmp_
     assert torch.equal(mine["1.weight"], g1["generators.G.model.1.weight"].to(mine["1.weight"].dtype))
     assert len(mine) < len([k for k in g1 if k.startswith("generators.G.model.")])  # G1's output layers dropped
     t.fit()
+
+
+def test_instance_maps_are_found_beside_nested_label_folders(tmp_path):
+    from i2i.inference.translator import instance_path
+    lab = tmp_path / "city" / "labels" / "aachen" / "x.png"
+    inst = tmp_path / "city" / "instances" / "aachen" / "x.png"
+    for p in (lab, inst, inst.with_name("x_other.png")):
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"")
+    assert instance_path(lab) == inst

@@ -137,8 +137,13 @@ class Trainer:
         tensors, _ = ckpt.read_weights(path)
         gens = {k: v.to(self.device) for k, v in ckpt.inference_generators(tensors).items()}
         coarse = getattr(self.pipeline.generators["G"], "coarse_state", None) if "G" in self.pipeline.generators else None
-        if coarse is not None:  # pix2pixHD's local enhancer starts from a trained global generator
-            ckpt.load_partial(self.pipeline, coarse(gens, "generators.G."), source=f"init_from={run}")
+        if coarse is not None and not any(k.startswith("generators.G.global_features.") for k in gens):
+            # pix2pixHD's local enhancer starts from a trained global generator (not another enhancer)
+            try:
+                state = coarse(gens, "generators.G.")
+            except ValueError as e:
+                raise UserError(f"init_from={run} is not a pix2pixhd_global run to grow from: {e}") from None
+            ckpt.load_partial(self.pipeline, state, source=f"init_from={run}")
             return
         ckpt.load_networks(self.pipeline, gens, generators_only=True, source=f"init_from={run}")
 

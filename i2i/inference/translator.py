@@ -27,9 +27,11 @@ LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # BT.601
 
 
 def instance_path(label_path: Path) -> Path:
-    """The instance map of DIR/labels/NAME.png: DIR/instances/NAME.* (the dataset's layout)."""
-    folder = label_path.parent.parent / "instances"
-    found = sorted(folder.glob(label_path.stem + ".*")) if folder.is_dir() else []
+    """The instance map of DIR/labels/SUB/NAME.png: DIR/instances/SUB/NAME.* (the dataset's layout;
+    the nearest folder named labels above the map decides DIR)."""
+    labels = next((p for p in label_path.parents if p.name == "labels"), label_path.parent)
+    folder = labels.parent / "instances" / label_path.parent.relative_to(labels)
+    found = sorted(p for p in folder.iterdir() if p.stem == label_path.stem) if folder.is_dir() else []
     if not found:
         raise UserError(f"this run was trained with instance maps: put the one for {label_path} in {folder}/ "
                         f"with the same name")

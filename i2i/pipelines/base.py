@@ -49,6 +49,7 @@ class Pipeline(nn.Module):
     image_range = 2.0             # the value range the paper's pixel-loss weights assume: [-1, 1] (pix2pix,
                                   # CycleGAN) or [0, 1] (SR papers: their L1 is half, their MSE a quarter)
     default_tile = 0              # translate.py --tile default (0 = whole image)
+    tile_safe = True              # tiles translate like the whole image (False: a global code shapes the layout)
 
     def __init__(self, cfg: Config, meta: DataMeta | None = None, training: bool = True):
         super().__init__()

@@ -39,11 +39,16 @@ class SPADE(FromLabels):
         self.z_dim = g.z_dim
         if g.style_encoder:
             self.generators["E"] = init_weights(
-                SPADEStyleEncoder(cfg.data.out_channels, 64, g.z_dim, cfg.data.crop_size),
+                SPADEStyleEncoder(cfg.data.out_channels, g.ngf, g.z_dim, cfg.data.crop_size),
                 cfg.model.init, cfg.model.init_gain)
 
     def generator_context(self) -> dict:
         return {"image_size": self.cfg.data.crop_size}
+
+    @property
+    def tile_safe(self) -> bool:
+        """A style code becomes G's whole start grid: each tile would get the whole layout of it."""
+        return not self.has_style
 
     @property
     def has_style(self) -> bool:
