@@ -22,7 +22,9 @@ and does every loss mode train?
    on 2 cores), then `python -m i2i sample RUN --n N` writes the samples that are scored.
 4. Loss modes: the same small DCGAN (ngf = ndf = 32) trains for --mode-iters steps under each
    loss.gan_mode (WGAN with RMSprop 5e-5, weight clipping 0.01 and 5 D steps; WGAN-GP with 5 D
-   steps, layer norm in D, Adam 1e-4 (0.5, 0.9); R1 as an extra row on vanilla), and the table says
+   steps, layer norm in D, Adam 1e-4 (0, 0.9) as in the paper's Algorithm 1; the saturating G loss
+   with R1 (gamma 1), since alone its D wins within ~100 steps and G's gradient vanishes; R1 also
+   as an extra row on vanilla), and the table says
    whether its losses stayed finite, its FID against the untrained generator's, and the classes
    covered.
 """
@@ -56,7 +58,7 @@ MODES = {  # gan_mode -> the settings its paper trains with
     "lsgan": [],
     "hinge": [],
     "wgan": ["train.optimizer=rmsprop", "train.lr=0.00005", "train.d_steps=5", "loss.clip=0.01"],
-    "wgan-gp": ["train.d_steps=5", "model.discriminator.norm=layer", "train.lr=0.0001", "train.beta2=0.9"],
+    "wgan-gp": ["train.d_steps=5", "model.discriminator.norm=layer", "train.lr=0.0001", "train.beta1=0", "train.beta2=0.9"],
     "relativistic": [],
     "relativistic-standard": [],
     "relativistic-lsgan": [],

@@ -46,6 +46,8 @@ def _buffer_names(cfg, meta) -> set[str] | None:
 
 
 def _options(pipeline) -> list[str]:
+    if getattr(pipeline, "input_kind", "image") == "labels" and not pipeline.options():
+        return ["  none: label maps (files or folders) in, photos out"]
     lines = []
     for key, values in pipeline.options().items():
         flag = FLAGS.get(key, f"--{key.replace('_', '-')}")
@@ -91,7 +93,10 @@ def describe(run) -> str:
         "EMA: " + (f"yes (decay {cfg.train.ema}, {_plural(int(meta['ema_updates']), 'update')}; {user} "
                    f"uses it)" if ema and "ema_updates" in meta else f"yes ({user} uses it)" if ema else "no"),
         f"data: domains: {', '.join(dm.domains) or 'none'}; attributes: {', '.join(dm.attrs) or 'none'}; "
-        f"label classes: {dm.label_classes}; classes: {', '.join(dm.class_names) or dm.classes}",
+        f"label classes: {dm.label_classes}" + (" + don't care (255)" if dm.label_dont_care else "")
+        + (" + instance boundaries" if dm.label_instances else "")
+        + (f", colour-coded ({len(dm.label_palette)} palette colours)" if dm.label_palette else "")
+        + f"; classes: {', '.join(dm.class_names) or dm.classes}",
         *(["translate.py options:", *_options(pipeline)] if pipeline.input_kind != "none" else
           ["python -m i2i sample options: --n N --seed S --truncation T --grid",
            *(f"  --class: {', '.join(v)}" for v in pipeline.options().values())]),
