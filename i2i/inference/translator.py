@@ -16,7 +16,8 @@ from torch.nn import functional as F
 
 from ..config import Config
 from ..data.degradations import bicubic
-from ..data.io import ImageData, read_image, to_numpy, to_tensor
+from ..data import io as image_io
+from ..data.io import ImageData, to_numpy, to_tensor
 from ..errors import UserError
 from ..engine import checkpoint as ckpt
 from ..runtime import resolve_device
@@ -96,7 +97,7 @@ class Translator:
         instance ids as a second channel where the run was trained with instance maps; ids are
         never resampled or rescaled (padding copies them)."""
         if self.pipeline.input_kind != "labels":
-            return read_image(path)
+            return image_io.read_image(path)  # looked up at call time: one reader to patch in tests
         from ..data.label_maps import read_instance_map, read_label_map
         meta, path = self.pipeline.meta, Path(path)
         ids = read_label_map(path, {(r, g, b): i for r, g, b, i in meta.label_palette} or None)
