@@ -31,7 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from datasets.build_labels import fit_centres, label_map, write_split  # noqa: E402
+from datasets.build_labels import build, label_map  # noqa: E402
+from i2i.metrics import quality  # noqa: E402
 from real_photos import (add_photos_argument, fetch_photos, load_scaled, read, run_logged,  # noqa: E402
                          run_logged_parallel, split)
 
@@ -56,22 +57,16 @@ def make_data(photos_dir: Path, out: Path) -> np.ndarray:
         return np.array(json.loads((out / "centres.json").read_text()), np.float32)
     photos, frames = fetch_photos(photos_dir)
     train, test = split(photos)
-    train_imgs = [(p.stem, load_scaled(p, 128)) for p in train + frames]
-    test_imgs = [(p.stem, centre_crop(load_scaled(p, 128), 128)) for p in test]
-    centres = fit_centres([im for _, im in train_imgs], K)
-    write_split(out / "train", train_imgs, centres)
-    write_split(out / "test", test_imgs, centres)
-    (out / "centres.json").write_text(json.dumps(centres.tolist()))
-    return centres
+    return build(out, [(p.stem, load_scaled(p, 128)) for p in train + frames],
+                 [(p.stem, centre_crop(load_scaled(p, 128), 128)) for p in test], K)
 
 
 def ssim(a: np.ndarray, b: np.ndarray) -> float:
-    from i2i.metrics.quality import ssim as _ssim
-    return _ssim(a.astype(np.float32), b.astype(np.float32))
+    return quality.ssim(a.astype(np.float32), b.astype(np.float32))
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    return float(10 * np.log10(1 / np.mean((a - b) ** 2)))
+    return quality.psnr(a, b)
 
 
 def mean_colour_baseline(data: Path) -> np.ndarray:

@@ -78,17 +78,12 @@ def make_domains(root: Path) -> None:
 def make_labels(root: Path) -> None:
     """root/labels/train/{labels,images}/: the demo's clean photos and their 8-class label maps."""
     sys.path.insert(0, str(REPO))
-    from datasets.build_labels import fit_centres, label_map
+    from datasets.build_labels import fit_centres, write_split
     from PIL import Image
     import numpy as np
     photos = [(p.stem, np.asarray(Image.open(p).convert("RGB")).astype(np.float32) / 255)
               for p in sorted((root / "paired" / "train" / "B").iterdir())]
-    centres = fit_centres([im for _, im in photos], 8)
-    for sub in ("labels", "images"):
-        (root / "labels" / "train" / sub).mkdir(parents=True, exist_ok=True)
-    for name, im in photos:
-        Image.fromarray(np.round(im * 255).astype(np.uint8)).save(root / "labels" / "train" / "images" / f"{name}.png")
-        Image.fromarray(label_map(im, centres)).save(root / "labels" / "train" / "labels" / f"{name}.png")
+    write_split(root / "labels" / "train", photos, fit_centres([im for _, im in photos], 8))
 
 
 def maxrss_mib() -> float:
