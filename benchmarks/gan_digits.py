@@ -63,6 +63,7 @@ MODES = {  # gan_mode -> the settings its paper trains with
     "relativistic-standard": [],
     "relativistic-lsgan": [],
     "vanilla + R1": ["loss.r1=1"],
+    "relativistic + R1": ["loss.r1=1"],  # RaGAN alone: D wins and G collapses to one digit
 }
 
 

@@ -9,7 +9,7 @@
    The held-out photos are centre-cropped to 128 x 128 and labelled with the same centres.
 2. Train, through train.py, on random 64 px crops (batch 4): SPADE, SPADE with its VAE style encoder, and
    pix2pixHD's global generator, at reduced widths (CPU: SPADE ngf 16 with 64-wide SPADE convs,
-   pix2pixHD ngf 32, D ndf 32), without the VGG term (no weights are
+   pix2pixHD ngf 32 with 2 downsamplings, D ndf 32), without the VGG term (no weights are
    downloaded; feature matching and the GAN loss stay).
 3. On the held-out maps, through translate.py: PSNR / SSIM against the true photo; layout kept
    (the output's labels, re-derived with the same centres, against the input map: pixel
@@ -43,7 +43,9 @@ RUNS = {  # name -> (preset, overrides)
     "spade": ("spade", ["model.generator.ngf=16", "model.generator.spade_hidden=64", "model.discriminator.ndf=32"]),
     "spade_vae": ("spade", ["model.generator.ngf=16", "model.generator.spade_hidden=64", "model.discriminator.ndf=32",
                             "model.generator.style_encoder=true", "model.generator.z_dim=64"]),
-    "pix2pixhd": ("pix2pixhd", ["model.generator.ngf=32", "model.discriminator.ndf=32"]),
+    # 2 downsamplings, not 4: at 1/16 a 64 px crop is 4 x 4 and 800 steps drew no layout at all
+    # (the paper's 1024 x 512 keeps 64 x 32 there)
+    "pix2pixhd": ("pix2pixhd", ["model.generator.ngf=32", "model.generator.num_downs=2", "model.discriminator.ndf=32"]),
 }
 
 

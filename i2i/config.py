@@ -46,7 +46,7 @@ class GeneratorConfig:
     upsample: str = "transpose"    # transpose (paper) | resize (nearest + conv, no checkerboard) | pixelshuffle
     residual: bool = False         # output = input (bicubic-upscaled for SR) + learned change ("do no harm" start)
     num_blocks: int = 0            # ResNet/RRDB/SRResNet blocks; 0 = the name's default
-    num_downs: int = 0             # U-Net depth; 0 = the name's default
+    num_downs: int = 0             # downsamplings (U-Net, MUNIT/UNIT, pix2pixHD); 0 = the name's default
     pixel_unshuffle: bool = False  # RRDB: pixel-unshuffle the input so the body runs at 1/4 of the output
                                    # size (Real-ESRGAN's x2; x1 always does)
     style_dim: int = 8             # MUNIT: style code size
@@ -356,10 +356,12 @@ def _inherit_generator(cfg: Config, layers, extra, overrides) -> Config:
     source = from_dict(yaml.safe_load(meta["config"]))
     src_g, g = source.model.generator, cfg.model.generator
     if (src_g.name, g.name) == ("pix2pixhd_global", "pix2pixhd_local"):  # coarse-to-fine: G2 grows around G1
-        if (src_g.ngf, src_g.num_blocks, src_g.norm, src_g.upsample) != (2 * g.ngf, g.num_blocks, g.norm, g.upsample):
+        if (src_g.ngf, src_g.num_blocks, src_g.num_downs, src_g.norm, src_g.upsample) != \
+                (2 * g.ngf, g.num_blocks, g.num_downs, g.norm, g.upsample):
             raise UserError(f"init_from={cfg.init_from}: its global generator (ngf {src_g.ngf}, num_blocks "
-                            f"{src_g.num_blocks}, norm {src_g.norm}) must be the one inside this local enhancer: "
-                            f"set model.generator.ngf={src_g.ngf // 2} (half of it) and the same num_blocks and norm")
+                            f"{src_g.num_blocks}, num_downs {src_g.num_downs}, norm {src_g.norm}, upsample "
+                            f"{src_g.upsample}) must be the one inside this local enhancer: set "
+                            f"model.generator.ngf={src_g.ngf // 2} (half of it) and the same other keys")
         return cfg
     inherited = {"model": {"generator": dataclasses.asdict(source.model.generator)}, "data": {}}
     for key in INHERITED:

@@ -119,6 +119,10 @@ def test_generator_takes_any_size_divisible_by_its_multiple():
     assert g(torch.rand(1, 3, 64, 96)).shape == (1, 3, 64, 96)
     with pytest.raises(ValueError, match="divide by 32"):
         SPADEGenerator(3, ngf=2, image_size=48)
+    from i2i.nn.generators.pix2pixhd import pix2pixhd_global, pix2pixhd_local
+    assert pix2pixhd_global(3, ngf=2, num_blocks=1).size_multiple == 16  # the paper's 4 downsamplings
+    assert pix2pixhd_global(3, ngf=2, num_blocks=1, num_downs=2)(torch.rand(1, 3, 12, 20)).shape == (1, 3, 12, 20)
+    assert pix2pixhd_local(3, ngf=2, num_blocks=1, num_downs=2)(torch.rand(1, 3, 24, 16)).shape == (1, 3, 24, 16)
     g = SPADEGenerator(3, ngf=2, image_size=64, style_encoder=True, z_dim=8)
     assert g(torch.rand(1, 3, 96, 64), torch.randn(1, 8)).shape == (1, 3, 96, 64)
 
@@ -237,6 +241,8 @@ def test_pix2pixhd_coarse_to_fine_local_enhancer_starts_from_the_global_run(tmp_
                     "data.load_size=64", "data.crop_size=64"]
     with pytest.raises(UserError, match="model.generator.ngf=4 .half of it."):
         config.load("pix2pixhd", local + ["model.generator.ngf=8"])
+    with pytest.raises(UserError, match="num_downs 0"):  # G1 inside G2 must be as deep as the trained one
+        config.load("pix2pixhd", local + ["model.generator.ngf=4", "model.generator.num_downs=2"])
     t = make_trainer(config.load("pix2pixhd", local + ["model.generator.ngf=4"]), tmp_path / "local")
     g1 = load_file(str(tmp_path / "global" / "weights" / "latest.safetensors"))
     mine = t.pipeline.generators["G"].global_features.state_dict()

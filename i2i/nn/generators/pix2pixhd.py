@@ -58,15 +58,16 @@ class LocalEnhancer(nn.Module):
 
 @GENERATORS.register("pix2pixhd_global")
 def pix2pixhd_global(in_ch: int, out_ch: int = 3, ngf: int = 64, norm: str = "instance", num_blocks: int = 0,
-                     upsample: str = "transpose", final_act: str = "tanh") -> ResnetGenerator:
-    """G1 alone (pix2pixHD's `global`): 4 downsamplings, 9 blocks by default."""
+                     num_downs: int = 0, upsample: str = "transpose", final_act: str = "tanh") -> ResnetGenerator:
+    """G1 alone (pix2pixHD's `global`): 4 downsamplings (num_downs, the reference's
+    n_downsample_global: fewer for small pictures, so the bottleneck keeps a layout), 9 blocks."""
     return ResnetGenerator(in_ch, out_ch, ngf, num_blocks or 9, norm=norm, upsample=upsample,
-                           final_act=final_act, n_down=4)
+                           final_act=final_act, n_down=num_downs or 4)
 
 
 @GENERATORS.register("pix2pixhd_local")
 def pix2pixhd_local(in_ch: int, out_ch: int = 3, ngf: int = 32, norm: str = "instance", num_blocks: int = 0,
-              upsample: str = "transpose") -> LocalEnhancer:
+                    num_downs: int = 0, upsample: str = "transpose") -> LocalEnhancer:
     """G1 + G2 (pix2pixHD's `local`): ngf is G2's width (32); G1 has twice it (64), 9 blocks
-    (num_blocks); G2 has 3."""
-    return LocalEnhancer(in_ch, out_ch, ngf, norm, num_blocks or 9, 4, 3, upsample)
+    (num_blocks) and 4 downsamplings (num_downs); G2 has 3 blocks."""
+    return LocalEnhancer(in_ch, out_ch, ngf, norm, num_blocks or 9, num_downs or 4, 3, upsample)
