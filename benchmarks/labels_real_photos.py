@@ -7,14 +7,15 @@
    of K = 8 cluster centres of (luminance, local texture), the centres learned on the training
    photos only (datasets/build_labels.py), so a label means the same surface in every photo.
    The held-out photos are centre-cropped to 128 x 128 and labelled with the same centres.
-2. Train, through train.py, on random 64 px crops (batch 4): SPADE, SPADE with its VAE style encoder, and
+2. Train, through train.py, on random 64 px crops (batch 4): SPADE, SPADE with its VAE style encoder
+   (also with L1 to the photo standing in for the VGG term, the paper's per-photo signal), and
    pix2pixHD's global generator, at reduced widths (CPU: SPADE ngf 16 with 64-wide SPADE convs,
    pix2pixHD ngf 32 with 2 downsamplings, D ndf 32), without the VGG term (no weights are
    downloaded; feature matching and the GAN loss stay).
 3. On the held-out maps, through translate.py: PSNR / SSIM against the true photo; layout kept
    (the output's labels, re-derived with the same centres, against the input map: pixel
    accuracy); next to the baseline that paints every label with its mean training colour. The
-   VAE run also translates with --style-from the true photo (its colours come from there).
+   VAE runs also translate with --style-from the true photo (its colours come from there).
 """
 from __future__ import annotations
 
@@ -43,6 +44,10 @@ RUNS = {  # name -> (preset, overrides)
     "spade": ("spade", ["model.generator.ngf=16", "model.generator.spade_hidden=64", "model.discriminator.ndf=32"]),
     "spade_vae": ("spade", ["model.generator.ngf=16", "model.generator.spade_hidden=64", "model.discriminator.ndf=32",
                             "model.generator.style_encoder=true", "model.generator.z_dim=64"]),
+    # the paper trains the encoder through VGG (a per-photo term) next to feature matching; without
+    # VGG weights here, L1 to the photo stands in for it
+    "spade_vae_l1": ("spade", ["model.generator.ngf=16", "model.generator.spade_hidden=64", "model.discriminator.ndf=32",
+                               "model.generator.style_encoder=true", "model.generator.z_dim=64", "loss.l1=10"]),
     # 2 downsamplings, not 4: at 1/16 a 64 px crop is 4 x 4 and 800 steps drew no layout at all
     # (the paper's 1024 x 512 keeps 64 x 32 there)
     "pix2pixhd": ("pix2pixhd", ["model.generator.ngf=32", "model.generator.num_downs=2", "model.discriminator.ndf=32"]),
@@ -116,15 +121,16 @@ def main() -> int:
     jobs = []
     for name in names:
         preset, extra = RUNS[name]
-        run, log = work / f"run_{name}", work / f"run_{name}.log"
-        if (run / "weights").is_dir() and log.exists() and "done: step" in log.read_text():
-            continue
+        run, log, stamp = work / f"run_{name}", work / f"run_{name}.log", work / f"run_{name}.json"
+        cmd = ["train.py", preset, "--data", str(data), "--out", str(run), "--crop-size", "64", "--batch-size",
+               str(a.batch_size), "--iters", str(a.iters), *COMMON, *extra]
+        if stamp.exists() and json.loads(stamp.read_text()).get("cmd") == cmd and "done: step" in log.read_text():
+            continue  # this very training finished before
         shutil.rmtree(run, ignore_errors=True)
-        jobs.append(([sys.executable, "train.py", preset, "--data", str(data), "--out", str(run), "--crop-size",
-                      "64", "--batch-size", str(a.batch_size), "--iters", str(a.iters), *COMMON, *extra], log))
+        jobs.append(([sys.executable, *cmd], log))
     secs = run_logged_parallel(jobs, at_once=a.parallel) if jobs else []
     for (cmd, log), t in zip(jobs, secs):
-        (log.with_suffix(".json")).write_text(json.dumps({"seconds": t}))
+        log.with_suffix(".json").write_text(json.dumps({"seconds": t, "cmd": cmd[1:]}))
 
     test_labels = data / "test" / "labels"
     colours = mean_colour_baseline(data)
@@ -137,14 +143,15 @@ def main() -> int:
                    work / f"translate_{name}.log")
         minutes = json.loads((work / f"run_{name}.json").read_text())["seconds"] / 60 \
             if (work / f"run_{name}.json").exists() else float("nan")
-        label = f"{name}, {a.iters} steps" + (" (random style, seed 0)" if name == "spade_vae" else "")
+        styled = "model.generator.style_encoder=true" in RUNS[name][1]
+        label = f"{name}, {a.iters} steps" + (" (random style, seed 0)" if styled else "")
         rows.append((label, score(read_folder(out), data, centres), f"{minutes:.1f}"))
-        if name == "spade_vae":  # the style of the true photo itself
-            ref = work / "out_spade_vae_ref"
+        if styled:  # the style of the true photo itself
+            ref = work / f"out_{name}_ref"
             shutil.rmtree(ref, ignore_errors=True)
             for lab in sorted(test_labels.glob("*.png")):
                 run_logged([sys.executable, "translate.py", str(run), str(lab), "--out", str(ref), "--style-from",
-                            str(data / "test" / "images" / lab.name)], work / "translate_ref.log")
+                            str(data / "test" / "images" / lab.name)], work / f"translate_{name}_ref.log")
             rows.append((f"{name}, --style-from the true photo", score(read_folder(ref), data, centres), ""))
 
     print(f"\nHeld-out label maps: {len(base)} photos, 128 x 128, {K} classes")

@@ -65,7 +65,9 @@ def upsample_factors(scale: int) -> list[int]:
 def init_weights(net: nn.Module, kind: str = "normal", gain: float = 0.02) -> nn.Module:
     """The reference GAN init: conv/linear weights by `kind`, norm scales ~ N(1, gain).
     `default` keeps the architecture's own init (the SR networks scale their residual
-    branches as their papers' code does)."""
+    branches as their papers' code does). A spectral-normed layer keeps PyTorch's init, as in
+    the SPADE/SAGAN references: its weight is computed from `original`, and W / sigma(W) does not
+    depend on W's scale, so the gain would change nothing."""
     if kind == "default":
         return net
     for m in net.modules():
