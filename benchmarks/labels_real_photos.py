@@ -48,6 +48,9 @@ RUNS = {  # name -> (preset, overrides)
     # VGG weights here, L1 to the photo stands in for it
     "spade_vae_l1": ("spade", ["model.generator.ngf=16", "model.generator.spade_hidden=64", "model.discriminator.ndf=32",
                                "model.generator.style_encoder=true", "model.generator.z_dim=64", "loss.l1=10"]),
+    "spade_vae_l1_kl": ("spade", ["model.generator.ngf=16", "model.generator.spade_hidden=64", "model.discriminator.ndf=32",
+                                  "model.generator.style_encoder=true", "model.generator.z_dim=64", "loss.l1=10",
+                                  "loss.kl=0.005"]),
     # 2 downsamplings, not 4: at 1/16 a 64 px crop is 4 x 4 and 800 steps drew no layout at all
     # (the paper's 1024 x 512 keeps 64 x 32 there)
     "pix2pixhd": ("pix2pixhd", ["model.generator.ngf=32", "model.generator.num_downs=2", "model.discriminator.ndf=32"]),
