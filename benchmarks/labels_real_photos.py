@@ -41,18 +41,16 @@ from real_photos import (add_photos_argument, fetch_photos, load_scaled, read, r
 K = 8
 COMMON = ["data.num_workers=1", "data.load_size=0", "loss.perceptual=0", "train.log_every=50",
           "train.sample_every=500", "train.save_every=500", "train.threads=1"]
+SPADE_SMALL = ["model.generator.ngf=16", "model.generator.spade_hidden=64", "model.discriminator.ndf=32"]
+VAE = ["model.generator.style_encoder=true", "model.generator.z_dim=64"]
 RUNS = {  # name -> (preset, overrides)
-    "spade": ("spade", ["model.generator.ngf=16", "model.generator.spade_hidden=64", "model.discriminator.ndf=32"]),
-    "spade_vae": ("spade", ["model.generator.ngf=16", "model.generator.spade_hidden=64", "model.discriminator.ndf=32",
-                            "model.generator.style_encoder=true", "model.generator.z_dim=64"]),
+    "spade": ("spade", SPADE_SMALL),
+    "spade_vae": ("spade", SPADE_SMALL + VAE),
     # the paper trains the encoder through VGG (a per-photo term) next to feature matching; without
     # VGG weights here, L1 to the photo stands in for it
-    "spade_vae_l1": ("spade", ["model.generator.ngf=16", "model.generator.spade_hidden=64", "model.discriminator.ndf=32",
-                               "model.generator.style_encoder=true", "model.generator.z_dim=64", "loss.l1=10"]),
+    "spade_vae_l1": ("spade", SPADE_SMALL + VAE + ["loss.l1=10"]),
     # the paper's KL weight 0.05 let the code carry ~3 nats here: --style-from changed nothing
-    "spade_vae_l1_kl": ("spade", ["model.generator.ngf=16", "model.generator.spade_hidden=64", "model.discriminator.ndf=32",
-                                  "model.generator.style_encoder=true", "model.generator.z_dim=64", "loss.l1=10",
-                                  "loss.kl=0.005"]),
+    "spade_vae_l1_kl": ("spade", SPADE_SMALL + VAE + ["loss.l1=10", "loss.kl=0.005"]),
     # 2 downsamplings, not 4: at 1/16 a 64 px crop is 4 x 4 and 800 steps drew no layout at all
     # (the paper's 1024 x 512 keeps 64 x 32 there)
     "pix2pixhd": ("pix2pixhd", ["model.generator.ngf=32", "model.generator.num_downs=2", "model.discriminator.ndf=32"]),
@@ -148,7 +146,7 @@ def main() -> int:
                    work / f"translate_{name}.log")
         minutes = json.loads((work / f"run_{name}.json").read_text())["seconds"] / 60 \
             if (work / f"run_{name}.json").exists() else float("nan")
-        styled = "model.generator.style_encoder=true" in RUNS[name][1]
+        styled = VAE[0] in RUNS[name][1]
         label = f"{name}, {a.iters} steps" + (" (random style, seed 0)" if styled else "")
         rows.append((label, score(read_folder(out), data, centres), f"{minutes:.1f}"))
         if styled:  # the style of the true photo itself
