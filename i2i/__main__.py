@@ -2,7 +2,8 @@
 python -m i2i evaluate FAKES REALS --metrics fid,kid,is [--features inception|own]   (GAN distribution metrics)
 python -m i2i downscale HR_DIR_OR_FILES... --scale S --out DIR    (-> DIR/LR, DIR/HR)
 python -m i2i info RUN                                             (a run folder or .safetensors)
-python -m i2i sample RUN --n 64 [--class C] [--seed S] [--truncation T] [--grid] --out DIR   (GANs from noise)"""
+python -m i2i sample RUN --n 64 [--class C] [--seed S] [--truncation T] [--grid] --out DIR   (GANs from noise)
+python -m i2i export RUN --out FILE.onnx [--to D | --direction BtoA | --style-from IMG | --seed S | --class C]"""
 import argparse
 import sys
 
@@ -110,12 +111,19 @@ def sample_main(argv=None) -> int:
     return main(argv)
 
 
-COMMANDS = {"evaluate": evaluate_main, "downscale": downscale_main, "info": info_main, "sample": sample_main}
+def export_main(argv=None) -> int:
+    from .cli import export_main as main
+    return main(argv)
+
+
+COMMANDS = {"evaluate": evaluate_main, "downscale": downscale_main, "info": info_main, "sample": sample_main,
+            "export": export_main}
 SUMMARIES = {
     "evaluate": "PSNR / SSIM of outputs against ground truth; FID / KID / IS of generated vs. real images (--metrics)",
     "downscale": "make super-resolution test pairs OUT/LR + OUT/HR from high-resolution photos (bicubic, antialiased)",
     "info": "what a run is: pipeline, step, parameters per network, EMA, data, and its translate.py options",
     "sample": "images from noise with a GAN run (dcgan, cgan, acgan, infogan): seeded, per class (--class), --grid",
+    "export": "a run's inference under one condition as an ONNX graph (dynamic size), checked in onnxruntime",
 }
 
 

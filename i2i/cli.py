@@ -135,27 +135,15 @@ def translate_parser() -> argparse.ArgumentParser:
         prog="translate.py", description="Translate (or super-resolve) images with a trained run.",
         epilog="Outputs overwrite files of the same name in --out; inputs are never overwritten. "
         "exit status: 0 all written; 1 some inputs skipped (each named); 2 a user error (one line).")
-    p.add_argument("run", help="run folder (checkpoints/NAME) or a .safetensors checkpoint")
+    p.add_argument("run", help="run folder (checkpoints/NAME), a .safetensors checkpoint, or an .onnx file "
+                   "exported with python -m i2i export (runs in onnxruntime; its condition is the exported one)")
     p.add_argument("inputs", nargs="+", help="image files and/or folders (searched recursively)")
     p.add_argument("--out", required=True, help="output folder; outputs mirror the inputs' relative paths (PNG) "
                    "and replace files of the same name there")
-    p.add_argument("--direction", choices=["AtoB", "BtoA"], help="CycleGAN runs: which way (default AtoB)")
-    target = p.add_mutually_exclusive_group()
-    target.add_argument("--to", metavar="DOMAIN", help="multi-domain runs (StarGAN): the target domain")
-    target.add_argument("--all-domains", action="store_true",
-                        help="multi-domain runs: one output per domain, named STEM_to-DOMAIN.png")
-    target.add_argument("--attrs", metavar="NAME=0|1,...",
-                        help="attribute runs (StarGAN on an attribute table): the named attributes are set, "
-                        "every attribute not named is 0")
-    styles = p.add_mutually_exclusive_group()
-    styles.add_argument("--styles", type=int, metavar="K",
-                        help="multimodal runs (MUNIT): K outputs per input, each in a random style, named "
-                        "STEM_style-k.png (k = 0..K-1; default 1, named STEM.png)")
-    styles.add_argument("--style-from", metavar="IMG",
-                        help="multimodal runs (MUNIT): the style of this image of the target domain, for every input")
-    p.add_argument("--seed", type=int,
-                   help="multimodal runs: output k takes random style number SEED + k (default 0): the same "
-                   "command gives the same pictures")
+    add_condition_flags(p, several=True)
+    p.add_argument("--backend", choices=["torch", "onnxruntime"], default="torch",
+                   help="onnxruntime: export the run to ONNX (once per condition, in a temporary folder) and "
+                   "translate with onnxruntime; the same padding, tiles and files (default torch)")
     p.add_argument("--batch-size", type=int, default=1, help="images of equal size are batched together")
     p.add_argument("--device", default="auto")
     p.add_argument("--tile", type=int, help="run images larger than this (input pixels) in blended tiles, "
@@ -165,6 +153,44 @@ def translate_parser() -> argparse.ArgumentParser:
     p.add_argument("--tile-overlap", type=int, default=16,
                    help="context pixels each tile reads beyond its own area, blended with its neighbours")
     return p
+
+
+def add_condition_flags(p: argparse.ArgumentParser, several: bool) -> None:
+    """The flags that choose a run's condition (translate.py, and python -m i2i export, which
+    takes one condition: `several=False` leaves out --all-domains and --styles K)."""
+    p.add_argument("--direction", choices=["AtoB", "BtoA"], help="CycleGAN runs: which way (default AtoB)")
+    target = p.add_mutually_exclusive_group()
+    target.add_argument("--to", metavar="DOMAIN", help="multi-domain runs (StarGAN): the target domain")
+    if several:
+        target.add_argument("--all-domains", action="store_true",
+                            help="multi-domain runs: one output per domain, named STEM_to-DOMAIN.png")
+    target.add_argument("--attrs", metavar="NAME=0|1,...",
+                        help="attribute runs (StarGAN on an attribute table): the named attributes are set, "
+                        "every attribute not named is 0")
+    styles = p.add_mutually_exclusive_group()
+    if several:
+        styles.add_argument("--styles", type=int, metavar="K",
+                            help="multimodal runs (MUNIT): K outputs per input, each in a random style, named "
+                            "STEM_style-k.png (k = 0..K-1; default 1, named STEM.png)")
+    styles.add_argument("--style-from", metavar="IMG",
+                        help="multimodal runs (MUNIT, SPADE with a style encoder): the style of this image of the "
+                        "target domain, for every input")
+    p.add_argument("--seed", type=int,
+                   help="multimodal runs: output k takes random style number SEED + k (default 0): the same "
+                   "command gives the same pictures")
+    p.set_defaults(all_domains=False, styles=None)
+
+
+def condition_flags(a) -> dict[str, str]:
+    """The condition flags as given ({"--to": "photo"}): what an exported graph was fixed with."""
+    given = {"--direction": a.direction, "--to": a.to, "--attrs": a.attrs, "--style-from": a.style_from,
+             "--seed": a.seed, "--class": getattr(a, "cls", None), "--styles": a.styles,
+             "--all-domains": "" if a.all_domains else None}
+    return {flag: str(value) for flag, value in given.items() if value is not None}
+
+
+def flags_text(flags: dict[str, str]) -> str:
+    return " ".join(f"{k} {v}".strip() for k, v in flags.items())
 
 
 FLAG_OF_OPTION = {"direction": "--direction", "domain": "--to / --all-domains", "attrs": "--attrs",
@@ -247,6 +273,79 @@ def collect_inputs(inputs: list[str], out: Path) -> list[tuple[Path, Path]]:
     return jobs
 
 
+def onnx_translators(tr, requests: list, a) -> dict:
+    """--backend onnxruntime on a run: one graph per condition, exported to a temporary folder
+    (onnxruntime holds the model in memory, so the folder goes at once)."""
+    import tempfile
+
+    from .inference import Translator
+    from .inference.export import export_onnx
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="i2i-onnx-") as tmp:
+        for k, (suffix, request) in enumerate(requests):
+            print(f"exporting to ONNX for onnxruntime ({k + 1}/{len(requests)})", file=sys.stderr)
+            path = Path(tmp) / f"graph{k}.onnx"
+            export_onnx(tr, path, request, check=False)
+            out[suffix] = Translator.from_run(path, a.device)
+    return out
+
+
+def export_parser() -> argparse.ArgumentParser:
+    from .inference.export import OPSET
+    p = argparse.ArgumentParser(
+        prog="python -m i2i export", description=(
+            f"Write a run's inference as an ONNX graph (opset {OPSET}; batch, height and width dynamic) under one "
+            "condition chosen by the flags below, as translate.py would take them. The run's config goes into "
+            "the file, so translate.py FILE.onnx INPUTS --out DIR runs it in onnxruntime with the same padding "
+            "and tiles. The export is checked: onnxruntime against PyTorch on two input sizes."))
+    p.add_argument("run", help="run folder (checkpoints/NAME) or a .safetensors checkpoint")
+    p.add_argument("--out", required=True, help="the .onnx file to write (replaced if it exists)")
+    add_condition_flags(p, several=False)
+    p.add_argument("--class", dest="cls", metavar="C", help="class-conditional GAN runs: the class the graph draws "
+                   "(its input is then the noise z, N x z_dim)")
+    p.add_argument("--no-check", action="store_true", help="skip the onnxruntime-vs-PyTorch check")
+    return p
+
+
+def export_main(argv=None) -> int:
+    from .data.io import read_image
+    from .errors import UserError
+    from .inference import Translator
+    from .inference.export import export_onnx
+    from .pipelines import Request
+
+    a = export_parser().parse_args(argv)
+    out = Path(a.out)
+    if out.suffix.lower() != ".onnx":
+        raise UserError(f"--out {out}: name the file FILE.onnx")
+    tr = Translator.from_run(a.run, "cpu")
+    p = tr.pipeline
+    if p.input_kind == "none":
+        if any(v is not None for v in (a.direction, a.to, a.attrs, a.style_from)):
+            raise UserError(f"this {tr.cfg.pipeline} run makes images from noise: it takes --class (and --seed), "
+                            f"nothing else")
+        label = None
+        if a.cls is not None:
+            from .inference.sampler import class_index
+            names = p.options().get("class", [])
+            if not names:
+                raise UserError(f"--class does not apply: this {tr.cfg.pipeline} run is not class-conditional")
+            label = class_index(a.cls, names)
+        request = Request(label=label, seed=a.seed or 0)
+    else:
+        if a.cls is not None:
+            raise UserError("--class applies to GAN runs that make images from noise (dcgan, cgan, acgan, infogan)")
+        (_, request), = requests_from_flags(a, p.options(), lambda f: tr.prepare_image(read_image(Path(f))))
+    flags = condition_flags(a)
+    diffs = export_onnx(tr, out, request, flags)
+    print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB), {tr.cfg.pipeline}"
+          + (f", condition {flags_text(flags)}" if flags else ""))
+    if diffs:
+        print("onnxruntime vs PyTorch, largest absolute difference: "
+              + ", ".join(f"{k}: {v:.2g}" for k, v in diffs.items()))
+    return 0
+
+
 def translate_main(argv=None) -> int:
     from tqdm import tqdm
 
@@ -267,9 +366,21 @@ def translate_main(argv=None) -> int:
     if tr.pipeline.input_kind == "none":
         raise UserError(f"this {tr.cfg.pipeline} run makes images from noise; it has nothing to translate: use "
                         f"python -m i2i sample {a.run} --n 64 --out DIR")
-    requests = requests_from_flags(a, tr.pipeline.options(), lambda p: tr.prepare_image(read_image(Path(p))))
-    for _, request in requests:
-        tr.condition(request, 1)  # a request the run cannot serve stops here, before any image is read
+    exported = getattr(tr.pipeline, "condition_flags", None)  # an .onnx file: its condition is in the graph
+    if exported is not None:
+        given = condition_flags(a)
+        if given and given != exported:
+            raise UserError(f"{a.run} was exported with {flags_text(exported) or 'the default condition'} (fixed in "
+                            f"the graph); for {flags_text(given)} export another: python -m i2i export RUN --out "
+                            f"FILE.onnx {flags_text(given)}")
+        requests = [("", None)]
+    else:
+        requests = requests_from_flags(a, tr.pipeline.options(), lambda p: tr.prepare_image(read_image(Path(p))))
+        for _, request in requests:
+            tr.condition(request, 1)  # a request the run cannot serve stops here, before any image is read
+    translators = {suffix: tr for suffix, _ in requests}
+    if a.backend == "onnxruntime" and exported is None:
+        translators = onnx_translators(tr, requests, a)
     tile = tr.pipeline.default_tile if a.tile is None else a.tile
     if tile and not tr.pipeline.tile_safe:
         raise UserError(f"--tile does not apply to this {tr.cfg.pipeline} run: its style code shapes the whole "
@@ -284,7 +395,7 @@ def translate_main(argv=None) -> int:
         images = [im for _, im in pending]
         for suffix, request in requests:  # one request's outputs in memory at a time (--all-domains)
             try:
-                outputs = tr.translate_images(images, request, tile, a.tile_overlap)
+                outputs = translators[suffix].translate_images(images, request, tile, a.tile_overlap)
             except (RuntimeError, MemoryError) as e:
                 if not isinstance(e, MemoryError) and "memory" not in str(e).lower():
                     raise

@@ -253,7 +253,8 @@ def one_hot_labels(label_map: torch.Tensor, label_nc: int, dont_care: bool) -> t
     if dont_care:
         x = x.masked_fill(x == DONT_CARE, label_nc)
     bad = (x < 0) | (x >= channels)
-    if bool(bad.any()):
+    # a traced graph (ONNX export) cannot stop on a value: translate.py checks ids as it reads a map
+    if not torch.compiler.is_compiling() and bool(bad.any()):
         v = int(label_map[bad][0])
         why = "255 (don't care) but the model has no don't-care channel" if v == DONT_CARE else \
             f"{v} outside the classes 0..{label_nc - 1}"

@@ -60,6 +60,12 @@ def sample_main(argv=None) -> int:
         raise UserError(f"this {tr.cfg.pipeline} run translates images; it does not sample from noise: use "
                         f"python translate.py {a.run} INPUTS --out DIR")
     names = p.options().get("class", [])
+    exported = getattr(p, "condition_flags", None)  # an .onnx file: the class is in the graph
+    if exported is not None and a.cls is not None and a.cls != exported.get("--class"):
+        raise UserError(f"{a.run} was exported for {'class ' + exported['--class'] if '--class' in exported else 'no class'} "
+                        f"(fixed in the graph); export one per class: python -m i2i export RUN --out FILE.onnx --class {a.cls}")
+    if exported is not None:
+        a.cls = None
     if a.cls is not None and not names:
         raise UserError(f"--class does not apply: this {tr.cfg.pipeline} run is not class-conditional")
     label = class_index(a.cls, names) if a.cls is not None else None

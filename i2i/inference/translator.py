@@ -45,6 +45,11 @@ class Translator:
 
     @classmethod
     def from_run(cls, run, device: str = "auto") -> "Translator":
+        """A run folder or .safetensors checkpoint (PyTorch), or an exported .onnx file (onnxruntime)."""
+        if str(run).lower().endswith(".onnx"):
+            from .onnx_backend import OnnxPipeline
+            onnx = OnnxPipeline(run, resolve_device(device))
+            return cls(onnx, onnx.cfg, torch.device("cpu"), onnx.step)  # onnxruntime moves data itself
         tensors, meta = ckpt.read_weights(ckpt.resolve_checkpoint(run))
         cfg = ckpt.config_of(meta)
         pipeline = build_pipeline(cfg, ckpt.data_meta_of(meta), training=False)
