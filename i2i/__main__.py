@@ -3,7 +3,8 @@ python -m i2i evaluate FAKES REALS --metrics fid,kid,is [--features inception|ow
 python -m i2i downscale HR_DIR_OR_FILES... --scale S --out DIR    (-> DIR/LR, DIR/HR)
 python -m i2i info RUN                                             (a run folder or .safetensors)
 python -m i2i sample RUN --n 64 [--class C] [--seed S] [--truncation T] [--grid] --out DIR   (GANs from noise)
-python -m i2i export RUN --out FILE.onnx [--to D | --direction BtoA | --style-from IMG | --seed S | --class C]"""
+python -m i2i export RUN --out FILE.onnx [--to D | --direction BtoA | --style-from IMG | --seed S | --class C]
+python -m i2i import FILE [FILE_B] --as pix2pix|cyclegan|esrgan --out checkpoints/NAME [KEY=VALUE ...]"""
 import argparse
 import sys
 
@@ -116,14 +117,34 @@ def export_main(argv=None) -> int:
     return main(argv)
 
 
+def import_main(argv=None) -> int:
+    from pathlib import Path
+
+    from .inference.peer_weights import PRESETS, import_run
+    p = argparse.ArgumentParser(prog="python -m i2i import", description=(
+        "Turn weights trained elsewhere into an i2i run that translate.py uses: the pix2pix/CycleGAN reference's "
+        "latest_net_G.pth (U-Net or ResNet; --as pix2pix, or G_A G_B --as cyclegan), ESRGAN's RRDB_ESRGAN_x4.pth "
+        "and Real-ESRGAN's RealESRGAN_x4plus.pth / x2plus (--as esrgan). Read with torch.load(weights_only=True): "
+        "no code in the file is ever run."))
+    p.add_argument("items", nargs="+", metavar="FILE|KEY=VALUE", help="the weights file(s), then any config "
+                   "overrides (e.g. data.in_channels=1)")
+    p.add_argument("--as", dest="preset", required=True, choices=PRESETS, help="the pipeline the weights belong to")
+    p.add_argument("--out", required=True, help="the new run folder (checkpoints/NAME)")
+    a = p.parse_args(argv)
+    files = [Path(i) for i in a.items if "=" not in i]
+    print(import_run(files, a.preset, Path(a.out), [i for i in a.items if "=" in i]))
+    return 0
+
+
 COMMANDS = {"evaluate": evaluate_main, "downscale": downscale_main, "info": info_main, "sample": sample_main,
-            "export": export_main}
+            "export": export_main, "import": import_main}
 SUMMARIES = {
     "evaluate": "PSNR / SSIM of outputs against ground truth; FID / KID / IS of generated vs. real images (--metrics)",
     "downscale": "make super-resolution test pairs OUT/LR + OUT/HR from high-resolution photos (bicubic, antialiased)",
     "info": "what a run is: pipeline, step, parameters per network, EMA, data, and its translate.py options",
     "sample": "images from noise with a GAN run (dcgan, cgan, acgan, infogan): seeded, per class (--class), --grid",
     "export": "a run's inference under one condition as an ONNX graph (dynamic size), checked in onnxruntime",
+    "import": "weights trained elsewhere (pix2pix/CycleGAN reference, ESRGAN, Real-ESRGAN) -> an i2i run",
 }
 
 

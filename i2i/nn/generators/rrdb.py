@@ -50,8 +50,10 @@ class RRDB(nn.Module):
 
 class RRDBNet(nn.Module):
     def __init__(self, in_ch: int = 3, out_ch: int = 3, ngf: int = 64, num_blocks: int = 23, scale: int = 4,
-                 upsample: str = "resize", pixel_unshuffle: bool = False, final_act: str = "none"):
+                 upsample: str = "resize", pixel_unshuffle: bool = False, final_act: str = "none",
+                 unit_range: bool = False):
         super().__init__()
+        self.unit_range = unit_range
         if scale == 1 or (pixel_unshuffle and scale == 2):
             self.unshuffle = 4 // scale
         elif pixel_unshuffle:
@@ -75,6 +77,8 @@ class RRDBNet(nn.Module):
         return self.conv_last
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.unit_range:  # weights trained on [0, 1] images (the peers' releases)
+            x = (x + 1) * 0.5
         if self.unshuffle > 1:
             x = F.pixel_unshuffle(x, self.unshuffle)
         feat = self.conv_first(x)
@@ -82,13 +86,16 @@ class RRDBNet(nn.Module):
         for up in self.ups:
             feat = self.lrelu(up(feat))
         out = self.conv_last(self.lrelu(self.conv_hr(feat)))
+        if self.unit_range:
+            out = out * 2 - 1
         return torch.tanh(out) if self.final_act == "tanh" else out
 
 
 @GENERATORS.register("rrdb")
 def rrdb(in_ch: int = 3, out_ch: int = 3, scale: int = 4, ngf: int = 64, upsample: str = "resize",
-         num_blocks: int = 0, pixel_unshuffle: bool = False, final_act: str = "none") -> RRDBNet:
+         num_blocks: int = 0, pixel_unshuffle: bool = False, final_act: str = "none",
+         unit_range: bool = False) -> RRDBNet:
     """No `norm` (ESRGAN removed batch norm) and no `dropout`; num_blocks 0 = 23. Taking
     `scale` makes it a super-resolution generator (nn/build.py)."""
     return RRDBNet(in_ch, out_ch, ngf, num_blocks or 23, scale=scale, upsample=upsample,
-                   pixel_unshuffle=pixel_unshuffle, final_act=final_act)
+                   pixel_unshuffle=pixel_unshuffle, final_act=final_act, unit_range=unit_range)

@@ -1,0 +1,201 @@
+"""`python -m i2i import FILE --as PIPELINE --out checkpoints/NAME`: weights trained elsewhere
+become an i2i run (safetensors, config inside) that translate.py, export and info use as any other.
+
+Supported, by the peers' own key names (read from their code, mapped here name by name):
+  * the pix2pix/CycleGAN reference (junyanz/pytorch-CycleGAN-and-pix2pix): `latest_net_G.pth`,
+    U-Net (`model.model.1.model.3...`, nested blocks) or ResNet (`model.N.conv_block.M`), batch or
+    instance norm, as `--as pix2pix` (one direction), or two files `G_A G_B` as `--as cyclegan`;
+  * ESRGAN (xinntao/ESRGAN: `RRDB_trunk.N.RDB1.conv1`, and its first release's `model.1.sub.N...`)
+    and BasicSR / Real-ESRGAN (`body.N.rdb1.conv1`; `params_ema` preferred to `params`), x4 and the
+    pixel-unshuffled x2plus, as `--as esrgan`. Their networks see [0, 1] images: the imported run
+    sets `model.generator.unit_range` so i2i's [-1, 1] is mapped in and out.
+
+Files are read with `torch.load(weights_only=True)`: tensors only, no code is ever unpickled.
+Every one of our generator's tensors must be found under its peer name with the same shape, and
+every tensor of the file must be used; the first one that is not stops with one line naming it.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import torch
+
+from ..errors import UserError
+
+PRESETS = ("pix2pix", "cyclegan", "esrgan")
+
+
+def read_state(path: Path) -> dict[str, torch.Tensor]:
+    """A state dict from a .pth: unwrapped from BasicSR's {"params_ema" | "params": ...} and from
+    DataParallel's "module." prefix; anything but tensors is refused."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"weights file not found: {path}")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # an unpickling refusal, a truncated file, not a torch file at all
+        raise UserError(f"{path}: not a PyTorch weights file that loads without running code "
+                        f"({str(e).strip().splitlines()[0][:160]})") from None
+    if isinstance(obj, dict):
+        for key in ("params_ema", "params", "state_dict"):
+            if isinstance(obj.get(key), dict):
+                obj = obj[key]
+                break
+    if not isinstance(obj, dict) or not obj or not all(torch.is_tensor(v) for v in obj.values()):
+        raise UserError(f"{path}: not a state dict of tensors (a generator's weights, e.g. latest_net_G.pth)")
+    return {k[len("module."):] if k.startswith("module.") else k: v for k, v in obj.items()}
+
+
+# --- the pix2pix / CycleGAN reference ---------------------------------------------------------
+def _unet_depth(state: dict) -> int:
+    depth, prefix = 1, "model.model.1."
+    while f"{prefix}model.1.weight" in state:
+        depth += 1
+        prefix += "model.3."
+    return depth
+
+
+def unet_prefix(level: int) -> str:
+    """Where the reference's nested UnetSkipConnectionBlock of this level keeps its layers."""
+    return "model.model." if level == 0 else "model.model.1." + "model.3." * (level - 1) + "model."
+
+
+def unet_peer_name(key: str, depth: int) -> str:
+    """Our flat U-Net (downs[i], ups[i]) -> the reference's nested blocks. Inside a block the
+    reference orders [relu, downconv, downnorm, submodule, relu, upconv, upnorm]; the outermost
+    has no relu/norm on the way down and a tanh up, the innermost no submodule and no downnorm."""
+    part, level, index, param = key.split(".", 3)
+    level, index = int(level), int(index)
+    inner = level == depth - 1
+    if part == "downs":
+        peer = {0: 0} if level == 0 else {1: 1, 2: 2}
+    elif level == 0:
+        peer = {1: 3}
+    else:
+        peer = {1: 3, 2: 4} if inner else {1: 5, 2: 6}
+    return f"{unet_prefix(level)}{peer[index]}.{param}"
+
+
+def resnet_peer_name(key: str, depth: int = 0) -> str:
+    """Our ResnetGenerator keeps the reference's layer order; its blocks say body, theirs conv_block."""
+    return key.replace(".body.", ".conv_block.")
+
+
+def reference_knobs(state: dict, path: Path) -> tuple[list[str], callable, int, int]:
+    """(config overrides, our-key -> peer-key, in channels, out channels) of a reference generator."""
+    batch_norm = any(k.endswith("running_mean") for k in state)
+    if "model.model.0.weight" in state:
+        depth = _unet_depth(state)
+        first, last = state["model.model.0.weight"], state["model.model.3.weight"]
+        knobs = ["model.generator.name=unet", f"model.generator.num_downs={depth}", f"model.generator.ngf={first.shape[0]}",
+                 "model.generator.upsample=transpose"]
+        name, cin, cout = (lambda k: unet_peer_name(k, depth)), first.shape[1], last.shape[1]
+    elif "model.1.weight" in state and any(".conv_block." in k for k in state):
+        blocks = {int(m.group(1)) for k in state if (m := re.match(r"model\.(\d+)\.conv_block\.", k))}
+        last = max(int(m.group(1)) for k, v in state.items() if (m := re.fullmatch(r"model\.(\d+)\.weight", k)) and v.dim() == 4)
+        dropout = any(".conv_block.6." in k for k in state)
+        knobs = ["model.generator.name=resnet", f"model.generator.num_blocks={len(blocks)}",
+                 f"model.generator.ngf={state['model.1.weight'].shape[0]}", "model.generator.upsample=transpose",
+                 f"model.generator.dropout={0.5 if dropout else 0}"]
+        name, cin, cout = resnet_peer_name, state["model.1.weight"].shape[1], state[f"model.{last}.weight"].shape[0]
+    else:
+        raise UserError(f"{path}: not a pix2pix/CycleGAN reference generator (no model.model.0.weight of a U-Net, "
+                        f"no model.N.conv_block of a ResNet); first key: {next(iter(state))}")
+    knobs += [f"model.generator.norm={'batch' if batch_norm else 'instance'}", "model.generator.residual=false"]
+    return knobs, name, int(cin), int(cout)
+
+
+# --- ESRGAN / BasicSR RRDBNet ---------------------------------------------------------------------
+RRDB_NAMES = {  # naming: (our top-level conv -> theirs, dense conv pattern, first-block key)
+    "basicsr": ({"conv_body": "conv_body", "conv_hr": "conv_hr", "ups.0.1": "conv_up1", "ups.1.1": "conv_up2"},
+                "body.{i}.rdb{j}.conv{k}", "body.0.rdb1.conv1.weight"),
+    "esrgan": ({"conv_body": "trunk_conv", "conv_hr": "HRconv", "ups.0.1": "upconv1", "ups.1.1": "upconv2"},
+               "RRDB_trunk.{i}.RDB{j}.conv{k}", "RRDB_trunk.0.RDB1.conv1.weight"),
+    "esrgan-old": ({"conv_first": "model.0", "ups.0.1": "model.3", "ups.1.1": "model.6", "conv_hr": "model.8",
+                    "conv_last": "model.10"}, "model.1.sub.{i}.RDB{j}.conv{k}.0", "model.1.sub.0.RDB1.conv1.0.weight"),
+}
+
+
+def rrdb_knobs(state: dict, path: Path) -> tuple[list[str], callable, int, int]:
+    naming = next((n for n, (_, _, probe) in RRDB_NAMES.items() if probe in state), None)
+    if naming is None:
+        raise UserError(f"{path}: not an ESRGAN / Real-ESRGAN RRDBNet (no body.0.rdb1.conv1, RRDB_trunk.0.RDB1.conv1 "
+                        f"or model.1.sub.0.RDB1.conv1.0); first key: {next(iter(state))}")
+    top, dense, _ = RRDB_NAMES[naming]
+    pattern = re.compile(re.escape(dense.split("{i}")[0]) + r"(\d+)\.")
+    blocks = len({int(m.group(1)) for k in state if (m := pattern.match(k))})
+    if naming == "esrgan-old":
+        blocks -= 1  # the trunk conv is the last entry of model.1.sub
+        top = {**top, "conv_body": f"model.1.sub.{blocks}"}
+    first = state[f"{top.get('conv_first', 'conv_first')}.weight"]
+    nf, cin = first.shape[0], first.shape[1]
+    unshuffle = {3: 1, 12: 2, 48: 4}.get(int(cin))
+    if unshuffle is None:
+        raise UserError(f"{path}: its first conv takes {cin} channels; an RGB RRDBNet takes 3 (x4), 12 (x2plus) or 48 (x1)")
+    scale = 4 // unshuffle
+    knobs = ["model.generator.name=rrdb", f"model.generator.ngf={nf}", f"model.generator.num_blocks={blocks}",
+             f"model.generator.pixel_unshuffle={'true' if unshuffle == 2 else 'false'}", "model.generator.upsample=resize",
+             "model.generator.unit_range=true", "model.generator.residual=false", f"data.scale={scale}"]
+
+    def peer_name(key: str) -> str:
+        m = re.match(r"body\.(\d+)\.blocks\.(\d+)\.convs\.(\d+)\.(.+)", key)
+        if m:
+            i, j, k, param = m.groups()
+            return dense.format(i=i, j=int(j) + 1, k=int(k) + 1) + f".{param}"
+        layer, _, param = key.rpartition(".")
+        return f"{top.get(layer, layer)}.{param}"
+    return knobs, peer_name, 3, int(state[f"{top.get('conv_last', 'conv_last')}.weight"].shape[0])
+
+
+# --- loading -----------------------------------------------------------------------------------
+def load_peer(net: torch.nn.Module, state: dict, peer_name, path: Path, what: str) -> None:
+    """Every tensor of ours from its peer name, shapes equal, nothing of the file left over."""
+    ours = net.state_dict()
+    wanted = {key: peer_name(key) for key in ours}
+    for key, peer in wanted.items():
+        if peer not in state:
+            raise UserError(f"{path}: missing key {peer} (a {what} has it; is this the right --as?)")
+        if state[peer].shape != ours[key].shape:
+            raise UserError(f"{path}: key {peer} has shape {tuple(state[peer].shape)}, a {what} built from the file's "
+                            f"other shapes needs {tuple(ours[key].shape)}")
+    extra = sorted(set(state) - set(wanted.values()))
+    if extra:
+        raise UserError(f"{path}: key {extra[0]} has no place in a {what} (is this the right --as?)")
+    net.load_state_dict({key: state[peer].to(ours[key].dtype) for key, peer in wanted.items()})
+
+
+def import_run(files: list[Path], preset: str, out: Path, overrides: list[str]) -> str:
+    """Build the run in `out` (weights/latest.safetensors + config.yaml); returns a summary line."""
+    from .. import config as C
+    from ..engine import checkpoint as ckpt
+    from ..files import write_text
+    from ..pipelines import build_pipeline
+
+    if preset not in PRESETS:
+        raise UserError(f"--as {preset}: importable as {', '.join(PRESETS)}")
+    want = 2 if preset == "cyclegan" else 1
+    if len(files) != want:
+        raise UserError("--as cyclegan takes two files, G_A (A to B) then G_B (B to A); one generator "
+                        "(the reference's pretrained latest_net_G.pth) imports --as pix2pix, one direction"
+                        if preset == "cyclegan" else f"--as {preset} takes one weights file, got {len(files)}")
+    if (out / ckpt.WEIGHTS).exists():
+        raise UserError(f"{out} already holds a run; choose another --out")
+    states = [read_state(f) for f in files]
+    reader = rrdb_knobs if preset == "esrgan" else reference_knobs
+    found = [reader(s, f) for s, f in zip(states, files)]
+    knobs, _, cin, cout = found[0]
+    if preset == "cyclegan" and found[1][0] != knobs:
+        raise UserError(f"{files[0]} and {files[1]} are different networks; CycleGAN's two generators share one design")
+    channels = [f"data.in_channels={cin}", f"data.out_channels={cout}"] if preset == "pix2pix" else []
+    no_vgg = ["loss.perceptual=0"] if preset == "esrgan" else []  # a training setting: imported runs translate
+    cfg = C.load(preset, knobs + channels + no_vgg + list(overrides))
+    pipeline = build_pipeline(cfg, training=False)
+    names = ["G_AB", "G_BA"] if preset == "cyclegan" else ["G"]
+    what = f"{knobs[0].split('=')[1]} generator"
+    for name, state, (_, peer_name, _, _), path in zip(names, states, found, files):
+        load_peer(pipeline.generators[name], state, peer_name, Path(path), what)
+    ckpt.save_weights(out / ckpt.WEIGHTS, pipeline, cfg, 0)
+    write_text(out / "config.yaml", cfg.to_yaml())
+    params = sum(p.numel() for p in pipeline.generators.parameters())
+    return f"imported {', '.join(map(str, files))} as a {preset} run in {out} ({what}, {params:,} parameters)"
