@@ -164,6 +164,7 @@ class TrainConfig:
     device: str = "auto"           # auto | cpu | cuda | cuda:N
     threads: int = 0               # CPU threads; 0 = auto: OMP_NUM_THREADS if set, else the cores divided
                                    # among the i2i processes already running (see i2i/runtime.py)
+    sync_bn: bool = False          # torchrun on GPUs: batch-norm statistics over every process's batch
     save_every: int = 500
     sample_every: int = 250
     log_every: int = 25

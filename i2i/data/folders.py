@@ -398,10 +398,15 @@ def _float(a: np.ndarray) -> np.ndarray:
 
 
 class ResumableSampler(Sampler):
-    """Endless stream of (index, seed), reshuffled each epoch, restartable at any position."""
+    """Endless stream of (index, seed), reshuffled each epoch, restartable at any position.
+    Distributed: the stream is cut into global batches of world x batch positions and process
+    `rank` takes the rank-th batch-sized slice of each (`start` counts global positions), so the
+    processes together read what one process with world x batch would."""
 
-    def __init__(self, n: int, seed: int, start: int = 0, shuffle: bool = True):
+    def __init__(self, n: int, seed: int, start: int = 0, shuffle: bool = True, rank: int = 0, world: int = 1,
+                 batch: int = 1):
         self.n, self.seed, self.start, self.shuffle = n, seed, start, shuffle
+        self.rank, self.world, self.batch = rank, world, batch
 
     def __iter__(self):
         pos = self.start
@@ -410,7 +415,8 @@ class ResumableSampler(Sampler):
             g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
             order = torch.randperm(self.n, generator=g).tolist() if self.shuffle else list(range(self.n))
             for k in range(offset, self.n):
-                yield order[k], (self.seed * 1_000_003 + pos) % (2 ** 31)
+                if self.world == 1 or (pos - self.start) // self.batch % self.world == self.rank:
+                    yield order[k], (self.seed * 1_000_003 + pos) % (2 ** 31)
                 pos += 1
 
 

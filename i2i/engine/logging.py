@@ -9,8 +9,10 @@ from ..files import atomic_write
 
 
 class RunLogger:
-    def __init__(self, out: Path):
+    def __init__(self, out: Path, enabled: bool = True):
+        """`enabled`: False on every process of a distributed run but rank 0 (nothing written)."""
         self.out = Path(out)
+        self.enabled = enabled
         self._tb = None
 
     @property
@@ -21,6 +23,8 @@ class RunLogger:
         return self._tb
 
     def scalars(self, step: int, values: dict[str, float]) -> None:
+        if not self.enabled:
+            return
         for k, v in values.items():
             self.tb.add_scalar(k, v, step)
 

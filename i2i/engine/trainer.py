@@ -26,6 +26,7 @@ from ..errors import UserError
 from ..files import remove_stale_temps, write_text
 from ..runtime import resolve_device
 from . import checkpoint as ckpt
+from . import distributed
 from .ema import EMA
 from .logging import RunLogger
 
@@ -56,7 +57,8 @@ class Trainer:
     def __init__(self, pipeline, dataset, cfg: Config, out: str | Path, resume: bool = False,
                  show_progress: bool = True):
         self.cfg, self.out = cfg, Path(out)
-        self.device = resolve_device(cfg.train.device)
+        self.device = distributed.setup(resolve_device(cfg.train.device))
+        self.rank, self.world = distributed.rank(), distributed.world_size()
         self.pipeline = pipeline.to(self.device)
         self.dataset = dataset
         self.show_progress = show_progress
@@ -75,11 +77,11 @@ class Trainer:
         self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(o, lr_lambda(cfg)) for k, o in self.optimizers.items()}
         self.ema = None
         self.step = 0
-        self.logger = RunLogger(self.out)
+        self.logger = RunLogger(self.out, enabled=self.rank == 0)
         self._stop = False
         self.interrupted = 0  # the signal that stopped training, if one did
         self.saved_step = -1  # the step the files on disk hold (-1: none yet)
-        for folder in (self.out, self.out / "weights", self.out / "samples"):
+        for folder in (self.out, self.out / "weights", self.out / "samples") if self.rank == 0 else ():
             remove_stale_temps(folder, (".latest.", ".step_"))  # what a killed run was writing
         if resume:
             self._resume()
@@ -89,7 +91,14 @@ class Trainer:
             # average from the weights as they are now: new, from init_from, or resumed from a run
             # that kept no average
             self.ema = EMA(self.pipeline.generators, t.ema)
-        write_text(self.out / "config.yaml", cfg.to_yaml())
+        if self.rank == 0:
+            write_text(self.out / "config.yaml", cfg.to_yaml())
+        self._steps = {"G": pipeline.generator_step, "D": pipeline.discriminator_step}
+        if self.world > 1:  # DDP over each network group, after resume so rank 0's weights are the ones broadcast
+            self._steps.update({k: distributed.replicate(nets[k], self._steps[k], self.device, t.sync_bn)
+                                for k in self.optimizers})
+        elif t.sync_bn:
+            raise UserError("train.sync_bn=true applies to training on several processes (torchrun); leave it false")
 
     def _optimizer(self, params, lr: float, beta1: float, beta2: float) -> torch.optim.Optimizer:
         """Adam (every paper here but one), or RMSprop (WGAN with weight clipping: momentum-based
@@ -126,6 +135,9 @@ class Trainer:
 
     # --- checkpoints -------------------------------------------------------------------
     def save(self) -> None:
+        if self.rank:  # every process holds the same weights: rank 0 writes them
+            self.saved_step = self.step
+            return
         ckpt.save_checkpoint(self.out, self.step, self.pipeline, self.cfg, self.ema, self.optimizers,
                              self.schedulers, self.pipeline.extra_state())
         self.saved_step = self.step
@@ -176,7 +188,9 @@ class Trainer:
 
     def loader(self) -> DataLoader:
         t = self.cfg.train
-        sampler = ResumableSampler(len(self.dataset), t.seed, start=self.step * t.batch_size * self.batches_per_step)
+        # the global stream, every process taking its slice of each global batch of world x batch_size
+        sampler = ResumableSampler(len(self.dataset), t.seed, start=self.step * t.batch_size * self.batches_per_step
+                                   * self.world, rank=self.rank, world=self.world, batch=t.batch_size)
         workers = self.cfg.data.num_workers
         return DataLoader(self.dataset, batch_size=t.batch_size, sampler=sampler, num_workers=workers,
                           pin_memory=self.device.type == "cuda", persistent_workers=False,
@@ -202,18 +216,18 @@ class Trainer:
         d_terms = {}
         for extra in d_batches if has_d else ():
             p.discriminators.requires_grad_(True)
-            d_terms = p.discriminator_step(extra, None)
+            d_terms = self._steps["D"](extra, None)
             self._update("D", d_terms)
         p.discriminators.requires_grad_(False)
         self.optimizers["G"].zero_grad(set_to_none=True)
-        g_terms, fakes = p.generator_step(batch)
+        g_terms, fakes = self._steps["G"](batch)
         sum(g_terms.values()).backward()
         self.optimizers["G"].step()
         if self.ema is not None:
             self.ema.update(p.generators)
         if has_d:
             p.discriminators.requires_grad_(True)
-            d_terms = p.discriminator_step(batch, fakes)
+            d_terms = self._steps["D"](batch, fakes)
             self._update("D", d_terms)
         for s in self.schedulers.values():
             s.step()
@@ -240,11 +254,12 @@ class Trainer:
             old = {}
         self.pipeline.train()
         last: dict[str, float] = {}
-        bar = tqdm(total=end, initial=self.step, desc="train", disable=not self.show_progress, dynamic_ncols=True)
+        bar = tqdm(total=end, initial=self.step, desc="train", disable=not self.show_progress or self.rank > 0,
+                   dynamic_ncols=True)
         start_time, start_step = time.time(), self.step
         try:
             batches = iter(self.loader()) if self.step < end else iter(())
-            while self.step < end and not self._stop:
+            while self.step < end and not distributed.any_rank(self._stop):
                 try:
                     d_batches = [self._to_device(next(batches)) for _ in range(self.batches_per_step - 1)]
                     batch = next(batches)
@@ -260,7 +275,7 @@ class Trainer:
                     self.logger.scalars(self.step, {**{f"loss/{k}": v for k, v in last.items()},
                                                     "lr": self.schedulers["G"].get_last_lr()[0]})
                     bar.set_postfix({k: f"{v:.3g}" for k, v in list(last.items())[:4]})
-                if self.step % t.sample_every == 0 or self.step == end:
+                if (self.step % t.sample_every == 0 or self.step == end) and self.rank == 0:
                     self.sample(batch)
                 if self.step % t.save_every == 0:
                     self.save()
