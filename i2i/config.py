@@ -165,6 +165,10 @@ class TrainConfig:
     threads: int = 0               # CPU threads; 0 = auto: OMP_NUM_THREADS if set, else the cores divided
                                    # among the i2i processes already running (see i2i/runtime.py)
     sync_bn: bool = False          # torchrun on GPUs: batch-norm statistics over every process's batch
+    amp: str = "off"               # mixed precision: off | bf16 | fp16 (a gradient scaler per optimizer);
+                                   # CPUs emulate bf16 unless they have it: measure before turning it on
+    channels_last: bool = False    # NHWC memory layout (faster convolutions on recent GPUs)
+    compile: bool = False          # torch.compile every network (first steps slower; needs a C++ compiler on CPU)
     save_every: int = 500
     sample_every: int = 250
     log_every: int = 25
@@ -419,6 +423,10 @@ def validate(cfg: Config) -> None:
     _choice(cfg.loss.vgg_criterion, ["l1", "mse"], "loss.vgg_criterion")
     _choice(cfg.train.optimizer, ["adam", "rmsprop"], "train.optimizer")
     _choice(cfg.train.lr_policy, ["linear", "constant", "cosine", "multistep"], "train.lr_policy")
+    _choice(cfg.train.amp, ["off", "bf16", "fp16"], "train.amp")
+    if cfg.train.amp == "fp16" and (cfg.loss.gan_mode == "wgan-gp" or cfg.loss.r1 > 0):
+        raise UserError("train.amp=fp16 with a gradient penalty (wgan-gp, loss.r1) is not supported (the penalty's "
+                        "gradients would need unscaling): use train.amp=bf16")
     _choice(cfg.model.init, ["normal", "xavier", "kaiming", "orthogonal", "default"], "model.init")
     _choice(cfg.model.generator.upsample, ["transpose", "resize", "pixelshuffle"], "model.generator.upsample")
     _choice(cfg.model.generator.norm, list(NORMS), "model.generator.norm")

@@ -9,10 +9,12 @@ data stops it, so no finished step is lost.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import signal
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -75,6 +77,15 @@ class Trainer:
         self.optimizers = {k: self._optimizer(n.parameters(), *adam[k]) for k, n in nets.items()
                            if len(list(n.parameters()))}
         self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(o, lr_lambda(cfg)) for k, o in self.optimizers.items()}
+        # fp16 needs its loss scaled so small gradients survive, one scaler per optimizer; bf16 has fp32's range
+        self.scalers = {k: torch.amp.GradScaler(self.device.type) for k in self.optimizers} if t.amp == "fp16" else {}
+        if self.scalers:  # the scaler skips the steps whose gradients overflowed, by design, the first ones included
+            warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step()` before")
+        if t.channels_last:
+            self.pipeline.to(memory_format=torch.channels_last)
+        if t.compile:
+            for net in [*pipeline.generators.values(), *pipeline.discriminators.values()]:
+                net.compile()  # in place: parameter names, hence checkpoints, are unchanged
         self.ema = None
         self.step = 0
         self.logger = RunLogger(self.out, enabled=self.rank == 0)
@@ -93,10 +104,10 @@ class Trainer:
             self.ema = EMA(self.pipeline.generators, t.ema)
         if self.rank == 0:
             write_text(self.out / "config.yaml", cfg.to_yaml())
-        self._steps = {"G": pipeline.generator_step, "D": pipeline.discriminator_step}
+        self._replicated = {}
         if self.world > 1:  # DDP over each network group, after resume so rank 0's weights are the ones broadcast
-            self._steps.update({k: distributed.replicate(nets[k], self._steps[k], self.device, t.sync_bn)
-                                for k in self.optimizers})
+            self._replicated = {k: distributed.replicate(nets[k], self._pipeline_step(k), self.device, t.sync_bn)
+                                for k in self.optimizers}
         elif t.sync_bn:
             raise UserError("train.sync_bn=true applies to training on several processes (torchrun); leave it false")
 
@@ -138,7 +149,8 @@ class Trainer:
         if self.rank:  # every process holds the same weights: rank 0 writes them
             self.saved_step = self.step
             return
-        ckpt.save_checkpoint(self.out, self.step, self.pipeline, self.cfg, self.ema, self.optimizers,
+        ckpt.save_checkpoint(self.out, self.step, self.pipeline, self.cfg, self.ema,
+                             {**self.optimizers, **{f"scaler_{k}": s for k, s in self.scalers.items()}},
                              self.schedulers, self.pipeline.extra_state())
         self.saved_step = self.step
 
@@ -174,6 +186,9 @@ class Trainer:
                                      int(meta.get("ema_updates", state["step"])))
         for k, o in self.optimizers.items():
             o.load_state_dict(state["optimizers"][k])
+        for k, scaler in self.scalers.items():
+            if f"scaler_{k}" in state["optimizers"]:  # a run that was fp16 before; else the scale starts anew
+                scaler.load_state_dict(state["optimizers"][f"scaler_{k}"])
         for k, s in self.schedulers.items():
             s.load_state_dict(state["schedulers"][k])
         self.pipeline.load_extra_state(state["extra"])
@@ -198,14 +213,37 @@ class Trainer:
                           generator=torch.Generator().manual_seed(t.seed))  # keeps the global RNG untouched
 
     def _to_device(self, batch: dict) -> dict:
-        return {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+        layout = torch.channels_last if self.cfg.train.channels_last else torch.contiguous_format
+        return {k: (v.to(self.device, non_blocking=True, memory_format=layout) if v.dim() == 4 else
+                    v.to(self.device, non_blocking=True)) if torch.is_tensor(v) else v for k, v in batch.items()}
+
+    def _autocast(self):
+        amp = self.cfg.train.amp
+        if amp == "off":
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16 if amp == "bf16" else torch.float16)
+
+    def _pipeline_step(self, group: str):
+        return self.pipeline.generator_step if group == "G" else self.pipeline.discriminator_step
+
+    def _step(self, group: str, *args):
+        """A pipeline step (forward and losses) under the configured precision; under DDP when
+        several processes train."""
+        with self._autocast():
+            return self._replicated.get(group, self._pipeline_step(group))(*args)
 
     def _update(self, group: str, terms: dict[str, torch.Tensor]) -> None:
         """One optimizer step of a network group on the sum of its loss terms."""
-        opt = self.optimizers[group]
+        opt, scaler = self.optimizers[group], self.scalers.get(group)
         opt.zero_grad(set_to_none=True)
-        sum(terms.values()).backward()
-        opt.step()
+        loss = sum(terms.values()).float()
+        if scaler is None:
+            loss.backward()
+            opt.step()
+        else:
+            scaler.scale(loss).backward()
+            scaler.step(opt)  # skipped when the scaled gradients overflowed; the scale then shrinks
+            scaler.update()
         if group == "D":
             self.pipeline.after_discriminator_update()
 
@@ -216,18 +254,16 @@ class Trainer:
         d_terms = {}
         for extra in d_batches if has_d else ():
             p.discriminators.requires_grad_(True)
-            d_terms = self._steps["D"](extra, None)
+            d_terms = self._step("D", extra, None)
             self._update("D", d_terms)
         p.discriminators.requires_grad_(False)
-        self.optimizers["G"].zero_grad(set_to_none=True)
-        g_terms, fakes = self._steps["G"](batch)
-        sum(g_terms.values()).backward()
-        self.optimizers["G"].step()
+        g_terms, fakes = self._step("G", batch)
+        self._update("G", g_terms)
         if self.ema is not None:
             self.ema.update(p.generators)
         if has_d:
             p.discriminators.requires_grad_(True)
-            d_terms = self._steps["D"](batch, fakes)
+            d_terms = self._step("D", batch, fakes)
             self._update("D", d_terms)
         for s in self.schedulers.values():
             s.step()

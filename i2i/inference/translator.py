@@ -8,6 +8,7 @@ depth and ICC profile are kept, and restoration/SR runs give grayscale back for 
 """
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -40,21 +41,26 @@ def instance_path(label_path: Path) -> Path:
 
 
 class Translator:
-    def __init__(self, pipeline, cfg: Config, device: torch.device, step: int = 0):
+    def __init__(self, pipeline, cfg: Config, device: torch.device, step: int = 0, half: bool = False):
         self.pipeline, self.cfg, self.device, self.step = pipeline.eval().to(device), cfg, device, step
+        if half and device.type != "cuda":
+            raise UserError("--half runs on CUDA only (CPUs have no fast fp16); leave it out on CPU")
+        self.half = half
 
     @classmethod
-    def from_run(cls, run, device: str = "auto") -> "Translator":
+    def from_run(cls, run, device: str = "auto", half: bool = False) -> "Translator":
         """A run folder or .safetensors checkpoint (PyTorch), or an exported .onnx file (onnxruntime)."""
         if str(run).lower().endswith(".onnx"):
             from .onnx_backend import OnnxPipeline
+            if half:
+                raise UserError("--half applies to PyTorch runs; an .onnx graph runs in the precision it was exported in")
             onnx = OnnxPipeline(run, resolve_device(device))
             return cls(onnx, onnx.cfg, torch.device("cpu"), onnx.step)  # onnxruntime moves data itself
         tensors, meta = ckpt.read_weights(ckpt.resolve_checkpoint(run))
         cfg = ckpt.config_of(meta)
         pipeline = build_pipeline(cfg, ckpt.data_meta_of(meta), training=False)
         ckpt.load_networks(pipeline, ckpt.inference_generators(tensors), generators_only=True)
-        return cls(pipeline, cfg, resolve_device(device), int(meta.get("step", 0)))
+        return cls(pipeline, cfg, resolve_device(device), int(meta.get("step", 0)), half)
 
     @property
     def scale(self) -> int:
@@ -74,6 +80,11 @@ class Translator:
         return {name: v[i:i + 1].expand(k, *v.shape[1:]).to(device) if torch.is_tensor(v) else v
                 for name, v in cond.items()}
 
+    def _net(self, x: torch.Tensor, cond: dict) -> torch.Tensor:
+        """The network on one batch: in fp16 (autocast) with --half, the output back in fp32."""
+        with torch.autocast("cuda", dtype=torch.float16) if self.half else contextlib.nullcontext():
+            return self.pipeline.translate(x, **cond).float()
+
     @torch.no_grad()
     def translate_tensor(self, x: torch.Tensor, cond: dict | None = None, tile: int = 0, overlap: int = 16,
                          tile_batch: int = 1) -> torch.Tensor:
@@ -89,12 +100,12 @@ class Translator:
             x = F.pad(x, (0, pw, 0, ph), mode=mode)
         if tile and max(h, w) > tile:
             def net_for(i):
-                return lambda t: self.pipeline.translate(t, **self._cond_rows(cond, i, t.shape[0], self.device))
+                return lambda t: self._net(t, self._cond_rows(cond, i, t.shape[0], self.device))
             y = torch.cat([tiled(net_for(i), xi[None], tile, overlap, s, m, self.device, tile_batch)
                            for i, xi in enumerate(x)])
         else:
             here = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in cond.items()}
-            y = self.pipeline.translate(x.to(self.device), **here).float().cpu()
+            y = self._net(x.to(self.device), here).cpu()
         return y[..., :h * s, :w * s]
 
     def read_input(self, path) -> ImageData:
