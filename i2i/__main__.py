@@ -4,7 +4,7 @@ python -m i2i downscale HR_DIR_OR_FILES... --scale S --out DIR    (-> DIR/LR, DI
 python -m i2i info RUN                                             (a run folder or .safetensors)
 python -m i2i sample RUN --n 64 [--class C] [--seed S] [--truncation T] [--grid] --out DIR   (GANs from noise)
 python -m i2i export RUN --out FILE.onnx [--to D | --direction BtoA | --style-from IMG | --seed S | --class C]
-python -m i2i import FILE [FILE_B] --as pix2pix|cyclegan|esrgan --out checkpoints/NAME [KEY=VALUE ...]"""
+python -m i2i import FILE [FILE_B] --as pix2pix|cyclegan|esrgan|stargan --out checkpoints/NAME [KEY=VALUE ...]"""
 import argparse
 import sys
 
@@ -124,15 +124,21 @@ def import_main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m i2i import", description=(
         "Turn weights trained elsewhere into an i2i run that translate.py uses: the pix2pix/CycleGAN reference's "
         "latest_net_G.pth (U-Net or ResNet; --as pix2pix, or G_A G_B --as cyclegan), ESRGAN's RRDB_ESRGAN_x4.pth "
-        "and Real-ESRGAN's RealESRGAN_x4plus.pth / x2plus (--as esrgan). Read with torch.load(weights_only=True): "
+        "and Real-ESRGAN's RealESRGAN_x4plus.pth / x2plus (--as esrgan), the official StarGAN's 200000-G.ckpt "
+        "(--as stargan --attrs/--domains). Read with torch.load(weights_only=True): "
         "no code in the file is ever run."))
     p.add_argument("items", nargs="+", metavar="FILE|KEY=VALUE", help="the weights file(s), then any config "
                    "overrides (e.g. data.in_channels=1)")
     p.add_argument("--as", dest="preset", required=True, choices=PRESETS, help="the pipeline the weights belong to")
     p.add_argument("--out", required=True, help="the new run folder (checkpoints/NAME)")
+    names = p.add_mutually_exclusive_group()
+    names.add_argument("--domains", metavar="A,B,...", help="--as stargan: the domains, in the file's order (one-hot)")
+    names.add_argument("--attrs", metavar="NAME,...", help="--as stargan: the attributes, in the file's order (CelebA: "
+                       "Black_Hair,Blond_Hair,Brown_Hair,Male,Young)")
     a = p.parse_args(argv)
     files = [Path(i) for i in a.items if "=" not in i]
-    print(import_run(files, a.preset, Path(a.out), [i for i in a.items if "=" in i]))
+    split = (lambda text: [n.strip() for n in text.split(",") if n.strip()] if text else [])
+    print(import_run(files, a.preset, Path(a.out), [i for i in a.items if "=" in i], split(a.domains), split(a.attrs)))
     return 0
 
 
@@ -144,7 +150,7 @@ SUMMARIES = {
     "info": "what a run is: pipeline, step, parameters per network, EMA, data, and its translate.py options",
     "sample": "images from noise with a GAN run (dcgan, cgan, acgan, infogan): seeded, per class (--class), --grid",
     "export": "a run's inference under one condition as an ONNX graph (dynamic size), checked in onnxruntime",
-    "import": "weights trained elsewhere (pix2pix/CycleGAN reference, ESRGAN, Real-ESRGAN) -> an i2i run",
+    "import": "weights trained elsewhere (pix2pix/CycleGAN reference, ESRGAN, Real-ESRGAN, StarGAN) -> an i2i run",
 }
 
 

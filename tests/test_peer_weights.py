@@ -266,3 +266,59 @@ def test_code_in_a_file_is_never_run(tmp_path, capsys):
     assert "loads without running code" in capsys.readouterr().err
     with pytest.raises(UserError, match="two files"):
         import_run([tmp_path / "g.pth"], "cyclegan", tmp_path / "r", [])
+
+
+# --- the official StarGAN (yunjey/stargan, model.py), re-stated ----------------------------------
+class RefStarResidualBlock(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.main = nn.Sequential(
+            nn.Conv2d(dim, dim, 3, 1, 1, bias=False), nn.InstanceNorm2d(dim, affine=True, track_running_stats=True),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(dim, dim, 3, 1, 1, bias=False), nn.InstanceNorm2d(dim, affine=True, track_running_stats=True))
+
+    def forward(self, x):
+        return x + self.main(x)
+
+
+class RefStarGenerator(nn.Module):
+    def __init__(self, conv_dim=8, c_dim=5, repeat_num=2):
+        super().__init__()
+        layers = [nn.Conv2d(3 + c_dim, conv_dim, 7, 1, 3, bias=False),
+                  nn.InstanceNorm2d(conv_dim, affine=True, track_running_stats=True), nn.ReLU(inplace=True)]
+        curr = conv_dim
+        for _ in range(2):
+            layers += [nn.Conv2d(curr, curr * 2, 4, 2, 1, bias=False),
+                       nn.InstanceNorm2d(curr * 2, affine=True, track_running_stats=True), nn.ReLU(inplace=True)]
+            curr *= 2
+        layers += [RefStarResidualBlock(curr) for _ in range(repeat_num)]
+        for _ in range(2):
+            layers += [nn.ConvTranspose2d(curr, curr // 2, 4, 2, 1, bias=False),
+                       nn.InstanceNorm2d(curr // 2, affine=True, track_running_stats=True), nn.ReLU(inplace=True)]
+            curr //= 2
+        layers += [nn.Conv2d(curr, 3, 7, 1, 3, bias=False), nn.Tanh()]
+        self.main = nn.Sequential(*layers)
+
+    def forward(self, x, c):
+        c = c.view(c.size(0), c.size(1), 1, 1).repeat(1, 1, x.size(2), x.size(3))
+        return self.main(torch.cat([x, c], dim=1))
+
+
+def test_official_stargan_with_celeba_attributes(tmp_path, capsys):
+    """Its test script runs G in training mode (instance statistics); the file's running
+    statistics are never read there, nor here."""
+    ref = randomised(RefStarGenerator())
+    ref.train()
+    torch.save(ref.state_dict(), tmp_path / "200000-G.ckpt")
+    attrs = "Black_Hair,Blond_Hair,Brown_Hair,Male,Young"
+    args = ["import", str(tmp_path / "200000-G.ckpt"), "--as", "stargan", "--out", str(tmp_path / "r")]
+    assert i2i_main(args[:-1] + [str(tmp_path / "bad"), "--domains", "a,b"]) == 2
+    assert "takes 5 target values" in capsys.readouterr().err
+    assert i2i_main(args + ["--attrs", attrs]) == 0
+    tr = Translator.from_run(tmp_path / "r", "cpu")
+    x = torch.rand(2, 3, 32, 40) * 2 - 1
+    want = {"Blond_Hair": 1, "Male": 1}
+    c = torch.tensor([[float(want.get(a, 0)) for a in attrs.split(",")]] * 2)
+    with torch.no_grad():
+        got = tr.translate_tensor(x, tr.condition(Request(attrs=want), 2))
+        assert torch.allclose(got, ref(x, c), atol=1e-5)

@@ -8,7 +8,10 @@ Supported, by the peers' own key names (read from their code, mapped here name b
   * ESRGAN (xinntao/ESRGAN: `RRDB_trunk.N.RDB1.conv1`, and its first release's `model.1.sub.N...`)
     and BasicSR / Real-ESRGAN (`body.N.rdb1.conv1`; `params_ema` preferred to `params`), x4 and the
     pixel-unshuffled x2plus, as `--as esrgan`. Their networks see [0, 1] images: the imported run
-    sets `model.generator.unit_range` so i2i's [-1, 1] is mapped in and out.
+    sets `model.generator.unit_range` so i2i's [-1, 1] is mapped in and out;
+  * the official StarGAN (yunjey/stargan): `200000-G.ckpt` (`main.N`, `main.N.main.M`), as
+    `--as stargan` with the domain names (`--domains`, one-hot) or attribute names (`--attrs`,
+    CelebA's multi-label) in the order it was trained with.
 
 Files are read with `torch.load(weights_only=True)`: tensors only, no code is ever unpickled.
 Every one of our generator's tensors must be found under its peer name with the same shape, and
@@ -23,7 +26,7 @@ import torch
 
 from ..errors import UserError
 
-PRESETS = ("pix2pix", "cyclegan", "esrgan")
+PRESETS = ("pix2pix", "cyclegan", "esrgan", "stargan")
 
 
 def read_state(path: Path) -> dict[str, torch.Tensor]:
@@ -148,6 +151,28 @@ def rrdb_knobs(state: dict, path: Path) -> tuple[list[str], callable, int, int]:
     return knobs, peer_name, 3, int(state[f"{top.get('conv_last', 'conv_last')}.weight"].shape[0])
 
 
+# --- the official StarGAN --------------------------------------------------------------------------
+# its instance norms keep running statistics, but its test script runs G in training mode, where
+# they are never read (each image is normalised by its own statistics, as here): not imported
+UNUSED_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")
+
+
+def stargan_knobs(state: dict, path: Path) -> tuple[list[str], callable, int, int]:
+    if "main.0.weight" not in state or not any(".main." in k for k in state):
+        raise UserError(f"{path}: not the official StarGAN generator (no main.0.weight and main.N.main.M residual "
+                        f"blocks); first key: {next(iter(state))}")
+    blocks = {int(m.group(1)) for k in state if (m := re.match(r"main\.(\d+)\.main\.", k))}
+    last = max(int(m.group(1)) for k, v in state.items() if (m := re.fullmatch(r"main\.(\d+)\.weight", k)) and v.dim() == 4)
+    first = state["main.0.weight"]
+    knobs = ["model.generator.name=stargan", f"model.generator.ngf={first.shape[0]}",
+             f"model.generator.num_blocks={len(blocks)}", "model.generator.norm=instance_affine",
+             "model.generator.upsample=transpose", "model.generator.residual=false"]
+    for k in [k for k in state if k.rsplit(".", 1)[-1] in UNUSED_STATISTICS]:
+        del state[k]
+    return knobs, lambda key: "main." + key[len("model."):].replace(".body.", ".main."), int(first.shape[1]), \
+        int(state[f"main.{last}.weight"].shape[0])
+
+
 # --- loading -----------------------------------------------------------------------------------
 def load_peer(net: torch.nn.Module, state: dict, peer_name, path: Path, what: str) -> None:
     """Every tensor of ours from its peer name, shapes equal, nothing of the file left over."""
@@ -165,8 +190,10 @@ def load_peer(net: torch.nn.Module, state: dict, peer_name, path: Path, what: st
     net.load_state_dict({key: state[peer].to(ours[key].dtype) for key, peer in wanted.items()})
 
 
-def import_run(files: list[Path], preset: str, out: Path, overrides: list[str]) -> str:
-    """Build the run in `out` (weights/latest.safetensors + config.yaml); returns a summary line."""
+def import_run(files: list[Path], preset: str, out: Path, overrides: list[str], domains: list[str] = (),
+               attrs: list[str] = ()) -> str:
+    """Build the run in `out` (weights/latest.safetensors + config.yaml); returns a summary line.
+    StarGAN: `domains` (one-hot targets) or `attrs` (multi-label), in the file's order."""
     from .. import config as C
     from ..engine import checkpoint as ckpt
     from ..files import write_text
@@ -182,15 +209,25 @@ def import_run(files: list[Path], preset: str, out: Path, overrides: list[str]) 
     if (out / ckpt.WEIGHTS).exists():
         raise UserError(f"{out} already holds a run; choose another --out")
     states = [read_state(f) for f in files]
-    reader = rrdb_knobs if preset == "esrgan" else reference_knobs
+    reader = {"esrgan": rrdb_knobs, "stargan": stargan_knobs}.get(preset, reference_knobs)
     found = [reader(s, f) for s, f in zip(states, files)]
     knobs, _, cin, cout = found[0]
+    from ..data import DataMeta
+    meta = DataMeta()
+    if preset == "stargan":
+        names = list(domains or attrs)
+        if bool(domains) == bool(attrs) or cin - 3 != len(names):
+            raise UserError(f"{files[0]} takes {cin - 3} target values: name them in its training order with --domains "
+                            f"A,B,... (one-hot domains) or --attrs NAME,... (CelebA attributes)")
+        meta = DataMeta(domains=tuple(domains)) if domains else DataMeta(attrs=tuple(attrs))
+    elif domains or attrs:
+        raise UserError("--domains / --attrs apply to --as stargan")
     if preset == "cyclegan" and found[1][0] != knobs:
         raise UserError(f"{files[0]} and {files[1]} are different networks; CycleGAN's two generators share one design")
     channels = [f"data.in_channels={cin}", f"data.out_channels={cout}"] if preset == "pix2pix" else []
     no_vgg = ["loss.perceptual=0"] if preset == "esrgan" else []  # a training setting: imported runs translate
     cfg = C.load(preset, knobs + channels + no_vgg + list(overrides))
-    pipeline = build_pipeline(cfg, training=False)
+    pipeline = build_pipeline(cfg, meta, training=False)
     names = ["G_AB", "G_BA"] if preset == "cyclegan" else ["G"]
     what = f"{knobs[0].split('=')[1]} generator"
     for name, state, (_, peer_name, _, _), path in zip(names, states, found, files):
