@@ -153,27 +153,27 @@ def randomised(net: nn.Module) -> nn.Module:
     return net.eval()
 
 
-def esrgan_names(state: dict) -> dict:
-    """BasicSR's names -> xinntao/ESRGAN's (RRDBNet_arch.py)."""
-    top = {"conv_body": "trunk_conv", "conv_up1": "upconv1", "conv_up2": "upconv2", "conv_hr": "HRconv"}
+def renamed(state: dict, dense: str, top: dict) -> dict:
+    """BasicSR's names -> another naming: `dense` for the dense-block convs, `top` for the rest."""
     out = {}
     for k, v in state.items():
         m = re.match(r"body\.(\d+)\.rdb(\d)\.(conv\d)\.(.+)", k)
         layer, _, param = k.rpartition(".")
-        out[f"RRDB_trunk.{m[1]}.RDB{m[2]}.{m[3]}.{m[4]}" if m else f"{top.get(layer, layer)}.{param}"] = v
+        out[dense.format(*m.groups()) if m else f"{top.get(layer, layer)}.{param}"] = v
     return out
+
+
+def esrgan_names(state: dict) -> dict:
+    """-> xinntao/ESRGAN's (RRDBNet_arch.py)."""
+    return renamed(state, "RRDB_trunk.{0}.RDB{1}.{2}.{3}",
+                   {"conv_body": "trunk_conv", "conv_up1": "upconv1", "conv_up2": "upconv2", "conv_hr": "HRconv"})
 
 
 def esrgan_old_names(state: dict, nb: int) -> dict:
-    """BasicSR's names -> ESRGAN's first release (architecture.py's sequential 'model.N')."""
-    top = {"conv_first": "model.0", "conv_body": f"model.1.sub.{nb}", "conv_up1": "model.3", "conv_up2": "model.6",
-           "conv_hr": "model.8", "conv_last": "model.10"}
-    out = {}
-    for k, v in state.items():
-        m = re.match(r"body\.(\d+)\.rdb(\d)\.(conv\d)\.(.+)", k)
-        layer, _, param = k.rpartition(".")
-        out[f"model.1.sub.{m[1]}.RDB{m[2]}.{m[3]}.0.{m[4]}" if m else f"{top[layer]}.{param}"] = v
-    return out
+    """-> ESRGAN's first release (architecture.py's sequential 'model.N')."""
+    return renamed(state, "model.1.sub.{0}.RDB{1}.{2}.0.{3}",
+                   {"conv_first": "model.0", "conv_body": f"model.1.sub.{nb}", "conv_up1": "model.3",
+                    "conv_up2": "model.6", "conv_hr": "model.8", "conv_last": "model.10"})
 
 
 def imported(tmp_path, files_states, preset, *overrides):
