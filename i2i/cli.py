@@ -195,6 +195,11 @@ def condition_flags(a) -> dict[str, str]:
     return {flag: str(value) for flag, value in given.items() if value is not None}
 
 
+def without_defaults(flags: dict[str, str]) -> dict[str, str]:
+    """Flags that say what leaving them out says (--direction AtoB, --seed 0) compare as absent."""
+    return {k: v for k, v in flags.items() if (k, v) not in (("--direction", "AtoB"), ("--seed", "0"))}
+
+
 def flags_text(flags: dict[str, str]) -> str:
     return " ".join(f"{k} {v}".strip() for k, v in flags.items())
 
@@ -324,6 +329,8 @@ def export_main(argv=None) -> int:
     out = Path(a.out)
     if out.suffix.lower() != ".onnx":
         raise UserError(f"--out {out}: name the file FILE.onnx")
+    if str(a.run).lower().endswith(".onnx"):
+        raise UserError(f"{a.run} is already an ONNX graph: export from its run folder (checkpoints/NAME)")
     tr = Translator.from_run(a.run, "cpu")
     p = tr.pipeline
     if p.input_kind == "none":
@@ -374,8 +381,11 @@ def translate_main(argv=None) -> int:
                         f"python -m i2i sample {a.run} --n 64 --out DIR")
     exported = getattr(tr.pipeline, "condition_flags", None)  # an .onnx file: its condition is in the graph
     if exported is not None:
-        given = condition_flags(a)
-        if given and given != exported:
+        given, fixed = without_defaults(condition_flags(a)), without_defaults(exported)
+        if "--styles" in given or "--all-domains" in given:
+            raise UserError(f"{a.run} holds one condition ({flags_text(exported) or 'the default'}); for several "
+                            f"outputs export one file per --to DOMAIN or --seed S (python -m i2i export RUN ...)")
+        if any(fixed.get(k) != v for k, v in given.items()):
             raise UserError(f"{a.run} was exported with {flags_text(exported) or 'the default condition'} (fixed in "
                             f"the graph); for {flags_text(given)} export another: python -m i2i export RUN --out "
                             f"FILE.onnx {flags_text(given)}")
@@ -386,6 +396,8 @@ def translate_main(argv=None) -> int:
             tr.condition(request, 1)  # a request the run cannot serve stops here, before any image is read
     translators = {suffix: tr for suffix, _ in requests}
     if a.backend == "onnxruntime" and exported is None:
+        if a.half:
+            raise UserError("--half applies to the torch backend; leave it out with --backend onnxruntime")
         translators = onnx_translators(tr, requests, a)
     tile = tr.pipeline.default_tile if a.tile is None else a.tile
     if tile and not tr.pipeline.tile_safe:

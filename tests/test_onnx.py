@@ -16,7 +16,7 @@ from i2i.data.io import read_image
 from i2i.engine import checkpoint as ckpt
 from i2i.errors import UserError
 from i2i.inference import Translator
-from i2i.inference.export import export_onnx
+from i2i.inference.export import export_onnx, noise_input
 from i2i.inference.sampler import sample_main
 from i2i.pipelines import Request, build_pipeline
 from i2i.__main__ import main as i2i_main
@@ -66,35 +66,34 @@ def calibrate_batch_norms(tr):
     for m in norms:
         m.reset_running_stats()
         m.momentum = None  # a plain average over the batches below
-    x = third_input(tr)
-    cond = batch_condition(tr, CASES[tr.cfg.pipeline][2], x.shape[0])
     tr.pipeline.train()
     with torch.no_grad():
-        run_graph(tr, x, cond)
+        run_graph(tr, *graph_input(tr, CASES[tr.cfg.pipeline][2]))
     tr.pipeline.eval()
 
 
-def batch_condition(tr, request, n):
-    return {k: v.expand(n, *v.shape[1:]) if torch.is_tensor(v) else v for k, v in tr.condition(request, 1).items()}
+def graph_input(tr, request):
+    """(the graph's input, the condition PyTorch computes it under) at a size and batch neither the
+    export nor its own check used. Runs from noise: [z, codes] of 5 seeded samples."""
+    p = tr.pipeline
+    if p.input_kind == "none":
+        cond = tr.condition(request, 5)
+        return noise_input(cond), cond
+    m = p.size_multiple
+    h, w = m * max(1, 96 // m + 1), m * max(1, 40 // m + 1)
+    if p.input_kind == "labels":
+        x = torch.randint(0, p.meta.label_classes, (3, p.input_channels, h, w)).float()
+    else:
+        x = torch.rand(3, tr.cfg.data.in_channels if p.directions == ("AtoB",) else 3, h, w) * 2 - 1
+    cond = {k: v.expand(3, *v.shape[1:]) if torch.is_tensor(v) else v for k, v in tr.condition(request, 1).items()}
+    return x, cond
 
 
 def run_graph(tr, x, cond):
     """What the exported graph computes, in PyTorch."""
     if tr.pipeline.input_kind == "none":
-        return tr.pipeline.sample(x.shape[0], z=x, **{k: v for k, v in cond.items() if k != "z"})
+        return tr.pipeline.sample(x.shape[0], **cond)
     return tr.pipeline.translate(x, **cond)
-
-
-def third_input(tr):
-    """A size and batch neither the export nor its own check used."""
-    p = tr.pipeline
-    if p.input_kind == "none":
-        return torch.randn(5, p.z_dim)
-    m = p.size_multiple
-    h, w = m * max(1, 96 // m + 1), m * max(1, 40 // m + 1)
-    if p.input_kind == "labels":
-        return torch.randint(0, p.meta.label_classes, (3, p.input_channels, h, w)).float()
-    return torch.rand(3, tr.cfg.data.in_channels if p.directions == ("AtoB",) else 3, h, w) * 2 - 1
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -104,9 +103,9 @@ def test_every_pipeline_exports_and_matches_pytorch(tmp_path, name):
     diffs = export_onnx(tr, tmp_path / "g.onnx", request)
     assert len(diffs) == 2 and max(diffs.values()) <= TOLERANCE, diffs
 
-    x = third_input(tr)
+    x, cond = graph_input(tr, request)
     with torch.no_grad():
-        want = run_graph(tr, x, batch_condition(tr, request, x.shape[0])).numpy()
+        want = run_graph(tr, x, cond).numpy()
     got = onnxruntime.InferenceSession(str(tmp_path / "g.onnx")).run(None, {"x": x.numpy()})[0]
     assert got.shape == want.shape
     assert want.std() > 0.05, "the outputs must vary, or any graph would match"
@@ -150,15 +149,17 @@ def test_onnx_condition_is_fixed_and_says_so(stargan_run, tmp_path, demo_data, c
     assert "--to b" in err and "python -m i2i export" in err and len(err.strip().splitlines()) == 1
 
 
-def test_sampling_from_an_exported_gan_matches_pytorch(tmp_path):
-    run = save_run(tiny_pipeline("acgan"), tmp_path / "run")
-    model = tmp_path / "y.onnx"
-    assert i2i_main(["export", str(run), "--out", str(model), "--class", "y"]) == 0
+@pytest.mark.parametrize("name, cls", [("acgan", "y"), ("infogan", "code-2")])
+def test_sampling_from_an_exported_gan_matches_pytorch(tmp_path, name, cls):
+    """InfoGAN's continuous codes differ per sample: they are part of the graph's input, like z."""
+    run = save_run(tiny_pipeline(name), tmp_path / "run")
+    model = tmp_path / "g.onnx"
+    assert i2i_main(["export", str(run), "--out", str(model), "--class", cls]) == 0
     for source, out in ((run, "torch"), (model, "onnx")):
-        assert sample_main([str(source), "--n", "6", "--class", "y", "--seed", "5", "--out", str(tmp_path / out)]) == 0
+        assert sample_main([str(source), "--n", "6", "--class", cls, "--seed", "5", "--out", str(tmp_path / out)]) == 0
     for k in range(6):
-        want = read_image(tmp_path / "torch" / "y" / f"sample_{k:05d}.png").rgb
-        assert np.abs(read_image(tmp_path / "onnx" / f"sample_{k:05d}.png").rgb - want).max() <= 1 / 255 + 1e-6
+        want = read_image(tmp_path / "torch" / cls / f"sample_{k:05d}.png").rgb
+        assert np.abs(read_image(tmp_path / "onnx" / cls / f"sample_{k:05d}.png").rgb - want).max() <= 1 / 255 + 1e-6
 
 
 @pytest.mark.parametrize("args, words", [

@@ -322,3 +322,27 @@ def test_official_stargan_with_celeba_attributes(tmp_path, capsys):
     with torch.no_grad():
         got = tr.translate_tensor(x, tr.condition(Request(attrs=want), 2))
         assert torch.allclose(got, ref(x, c), atol=1e-5)
+
+
+@pytest.mark.parametrize("dropout", [False, True])
+def test_reference_resnet_with_batch_norm(tmp_path, dropout):
+    """Without dropout, index 6 of a block is its second norm (a scale with batch norm), with
+    dropout its second conv: told apart by shape."""
+    ref = randomised(RefResnetGenerator(3, 3, 4, 2, "batch", use_dropout=dropout))
+    tr = imported(tmp_path, [ref.state_dict()], "pix2pix")
+    assert tr.cfg.model.generator.norm == "batch" and (tr.cfg.model.generator.dropout > 0) == dropout
+    x = torch.rand(1, 3, 32, 48) * 2 - 1
+    with torch.no_grad():
+        assert torch.allclose(tr.translate_tensor(x), ref(x), atol=1e-5)
+
+
+def test_old_instance_norm_files_with_running_statistics(tmp_path):
+    """Files saved by old PyTorch versions carry unused running statistics for instance norms."""
+    ref = randomised(RefResnetGenerator(3, 3, 4, 2))
+    state = dict(ref.state_dict())
+    state["model.2.running_mean"], state["model.2.running_var"] = torch.zeros(4), torch.ones(4)
+    tr = imported(tmp_path, [state], "pix2pix")
+    assert tr.cfg.model.generator.norm == "instance"
+    x = torch.rand(1, 3, 32, 48) * 2 - 1
+    with torch.no_grad():
+        assert torch.allclose(tr.translate_tensor(x), ref(x), atol=1e-5)

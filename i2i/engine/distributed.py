@@ -85,6 +85,13 @@ def replicate(networks: nn.Module, step, device: torch.device, sync_bn: bool):
                                    find_unused_parameters=True)
 
 
+def gather(obj) -> list:
+    """Every process's `obj`, in rank order (on every process)."""
+    out = [None] * world_size()
+    dist.all_gather_object(out, obj)
+    return out
+
+
 def any_rank(flag: bool) -> bool:
     """True if any process says so (a signal reached one of them: all stop after the same step)."""
     if world_size() == 1:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 import signal
 import sys
 import time
@@ -31,6 +32,8 @@ from . import checkpoint as ckpt
 from . import distributed
 from .ema import EMA
 from .logging import RunLogger
+
+RANK_STATES = "per_rank"  # in the resume file's extra state: each process's RNG and pool (distributed runs)
 
 
 def _ignore_sigint(worker_id: int) -> None:
@@ -61,6 +64,8 @@ class Trainer:
         self.cfg, self.out = cfg, Path(out)
         self.device = distributed.setup(resolve_device(cfg.train.device))
         self.rank, self.world = distributed.rank(), distributed.world_size()
+        if self.world > 1:  # the networks were built from train.seed on every rank (DDP broadcasts rank 0's
+            torch.manual_seed(cfg.train.seed + self.rank)  # anyway); from here each draws its own noise
         self.pipeline = pipeline.to(self.device)
         self.dataset = dataset
         self.show_progress = show_progress
@@ -80,7 +85,7 @@ class Trainer:
         # fp16 needs its loss scaled so small gradients survive, one scaler per optimizer; bf16 has fp32's range
         self.scalers = {k: torch.amp.GradScaler(self.device.type) for k in self.optimizers} if t.amp == "fp16" else {}
         if self.scalers:  # the scaler skips the steps whose gradients overflowed, by design, the first ones included
-            warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step()` before")
+            warnings.filterwarnings("ignore", message=re.escape("Detected call of `lr_scheduler.step()` before"))
         if t.channels_last:
             self.pipeline.to(memory_format=torch.channels_last)
         if t.compile:
@@ -146,12 +151,15 @@ class Trainer:
 
     # --- checkpoints -------------------------------------------------------------------
     def save(self) -> None:
-        if self.rank:  # every process holds the same weights: rank 0 writes them
-            self.saved_step = self.step
-            return
-        ckpt.save_checkpoint(self.out, self.step, self.pipeline, self.cfg, self.ema,
-                             {**self.optimizers, **{f"scaler_{k}": s for k, s in self.scalers.items()}},
-                             self.schedulers, self.pipeline.extra_state())
+        """Every process calls it at the same step: each one's own random state and pool go to
+        rank 0, which writes them with the weights (every process holds the same weights)."""
+        extra = self.pipeline.extra_state()
+        if self.world > 1:
+            extra = {**extra, RANK_STATES: distributed.gather({"rng": ckpt.rng_state(), "extra": extra})}
+        if self.rank == 0:
+            ckpt.save_checkpoint(self.out, self.step, self.pipeline, self.cfg, self.ema,
+                                 {**self.optimizers, **{f"scaler_{k}": s for k, s in self.scalers.items()}},
+                                 self.schedulers, extra)
         self.saved_step = self.step
 
     def _init_from(self, run: str) -> None:
@@ -191,8 +199,12 @@ class Trainer:
                 scaler.load_state_dict(state["optimizers"][f"scaler_{k}"])
         for k, s in self.schedulers.items():
             s.load_state_dict(state["schedulers"][k])
-        self.pipeline.load_extra_state(state["extra"])
-        ckpt.set_rng_state(state["rng"])
+        extra, rng = dict(state["extra"]), state["rng"]
+        ranks = extra.pop(RANK_STATES, None)
+        if ranks is not None and len(ranks) == self.world:  # the same number of processes: each takes its own
+            extra, rng = ranks[self.rank]["extra"], ranks[self.rank]["rng"]
+        self.pipeline.load_extra_state(extra)
+        ckpt.set_rng_state(rng)
         self.step = self.saved_step = state["step"]
 
     # --- the loop ----------------------------------------------------------------------
@@ -296,14 +308,21 @@ class Trainer:
         try:
             batches = iter(self.loader()) if self.step < end else iter(())
             while self.step < end and not distributed.any_rank(self._stop):
+                failed = None
                 try:
                     d_batches = [self._to_device(next(batches)) for _ in range(self.batches_per_step - 1)]
                     batch = next(batches)
-                except Exception:  # unreadable data etc.: keep every finished step, then stop
+                except Exception as e:  # unreadable data etc.: keep every finished step, then stop
+                    failed = e
+                if distributed.any_rank(failed is not None):  # every process stops at the same step
                     if self.step != self.saved_step:
                         self.save()
-                        print(f"saved step {self.step} to {self.out} before stopping", file=sys.stderr)
-                    raise
+                        if self.rank == 0:
+                            print(f"saved step {self.step} to {self.out} before stopping", file=sys.stderr)
+                    if failed is None:
+                        raise UserError(f"process {self.rank}: stopped because another process could not read its "
+                                        f"data (its error says which file)")
+                    raise failed
                 last = self.train_step(self._to_device(batch), d_batches)
                 self.step += 1
                 bar.update(1)
@@ -315,7 +334,8 @@ class Trainer:
                     self.sample(batch)
                 if self.step % t.save_every == 0:
                     self.save()
-            if self.step != self.saved_step or not (self.out / ckpt.WEIGHTS).exists():
+            # the same answer on every process (save() gathers from all): rank 0 alone sees the file
+            if distributed.any_rank(self.step != self.saved_step or (self.rank == 0 and not (self.out / ckpt.WEIGHTS).exists())):
                 self.save()
         finally:
             bar.close()

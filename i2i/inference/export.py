@@ -13,6 +13,7 @@ never saw run too (any multiple of the run's size multiple; translate.py pads to
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 import math
@@ -31,6 +32,16 @@ OPSET = 18  # what torch.export's ONNX translator targets; onnxruntime >= 1.14 r
 META_CONDITION = "i2i.condition"  # the export flags that fixed the condition, as JSON ({} = the run's default)
 
 
+# what a run from noise draws per sample: its graph takes their concatenation as input (InfoGAN's
+# continuous codes vary per sample like z; its categorical code and any class stay fixed)
+PER_SAMPLE = ("z", "codes")
+
+
+def noise_input(cond: dict) -> torch.Tensor:
+    """The graph input of a run from noise for a condition `Pipeline.condition` made: [z, codes]."""
+    return torch.cat([cond[k] for k in PER_SAMPLE if torch.is_tensor(cond.get(k))], 1)
+
+
 class FixedCondition(nn.Module):
     """The pipeline's inference with its condition held fixed: x -> output. Condition tensors
     are stored for one image and expanded to the batch, so the batch size stays free."""
@@ -38,9 +49,10 @@ class FixedCondition(nn.Module):
     def __init__(self, pipeline, cond: dict):
         super().__init__()
         self.pipeline = pipeline
-        self.from_noise = pipeline.input_kind == "none"
+        from_noise = pipeline.input_kind == "none"
         self.fixed = {k: v for k, v in cond.items() if not torch.is_tensor(v)}
-        self.tensor_names = [k for k, v in cond.items() if torch.is_tensor(v) and not (self.from_noise and k == "z")]
+        self.free = [(k, cond[k].shape[1]) for k in PER_SAMPLE if from_noise and torch.is_tensor(cond.get(k))]
+        self.tensor_names = [k for k, v in cond.items() if torch.is_tensor(v) and k not in dict(self.free)]
         for k in self.tensor_names:
             self.register_buffer(f"cond_{k}", cond[k][:1].clone())
 
@@ -48,17 +60,18 @@ class FixedCondition(nn.Module):
         n = x.shape[0]
         cond = {k: getattr(self, f"cond_{k}").expand(n, *getattr(self, f"cond_{k}").shape[1:])
                 for k in self.tensor_names}
-        if self.from_noise:
-            return self.pipeline.sample(n, z=x, **cond, **{k: v for k, v in self.fixed.items() if k != "z"})
+        if self.free:
+            parts = dict(zip([k for k, _ in self.free], x.split([w for _, w in self.free], 1)))
+            return self.pipeline.sample(n, **parts, **cond, **{k: v for k, v in self.fixed.items() if k not in parts})
         return self.pipeline.translate(x, **cond, **self.fixed)
 
 
-def example_input(translator) -> torch.Tensor:
-    """What the graph is traced with: z for runs from noise, else a non-square input whose sides
-    are multiples of the network's (>= 64 px, so every downsampling has something left)."""
+def example_input(translator, cond: dict) -> torch.Tensor:
+    """What the graph is traced with: [z, codes] for runs from noise, else a non-square input whose
+    sides are multiples of the network's (>= 64 px, so every downsampling has something left)."""
     p = translator.pipeline
     if p.input_kind == "none":
-        return torch.randn(2, p.z_dim)
+        return torch.randn(2, noise_input(cond).shape[1])
     m = p.size_multiple
     h = m * max(1, math.ceil(64 / m))
     if p.input_kind == "labels":
@@ -84,6 +97,8 @@ def require_onnx():
         import onnxruntime  # noqa: F401
     except ImportError:
         raise UserError("ONNX export needs onnx, onnxscript and onnxruntime: pip install -e .[onnx]") from None
+    if not hasattr(torch.export.Dim, "AUTO"):  # the torch.export-based exporter with automatic dynamic sizes
+        raise UserError(f"ONNX export needs torch >= 2.6 (this is {torch.__version__}): pip install -U torch")
     return onnx
 
 
@@ -100,8 +115,9 @@ def export_onnx(translator, path: Path, request: Request | None = None, conditio
                         f"with --class C ({', '.join(names)})")
     request = request or Request()
     cond = translator.condition(request, 1)
-    graph = FixedCondition(p, {k: v.cpu() if torch.is_tensor(v) else v for k, v in cond.items()}).cpu().eval()
-    x = example_input(translator)
+    on_cpu = p if all(t.device.type == "cpu" for t in p.parameters()) else copy.deepcopy(p).cpu()  # leave the caller's
+    graph = FixedCondition(on_cpu, {k: v.cpu() if torch.is_tensor(v) else v for k, v in cond.items()}).eval()
+    x = example_input(translator, cond)
     dims = {0: torch.export.Dim.AUTO} if x.dim() == 2 else {i: torch.export.Dim.AUTO for i in (0, 2, 3)}
     meta = {"format": "i2i-onnx", "config": translator.cfg.to_yaml(), "data_meta": p.meta.to_json(),
             "step": str(translator.step), META_CONDITION: json.dumps(condition_flags or {})}

@@ -15,7 +15,7 @@ import torch
 
 from ..errors import UserError
 from ..pipelines import build_pipeline
-from .export import META_CONDITION
+from .export import META_CONDITION, noise_input
 
 
 def _session(path: Path, device: torch.device):
@@ -66,10 +66,14 @@ class OnnxPipeline:
     def options(self) -> dict:
         return {}  # the condition is part of the graph
 
+    def class_options(self) -> dict:
+        """The run's classes (where the exported class is one), for sample's folders."""
+        return self._shape.options()
+
     def condition(self, request, n: int) -> dict:
         """Runs from noise: the seeded z (the class is in the graph); translations: nothing."""
         if self.input_kind == "none":
-            return {"z": self._shape.condition(request, n)["z"]}
+            return {"z": noise_input(self._shape.condition(request, n))}
         return {}
 
     def _run(self, x: torch.Tensor) -> torch.Tensor:

@@ -27,6 +27,7 @@ import torch
 from ..errors import UserError
 
 PRESETS = ("pix2pix", "cyclegan", "esrgan", "stargan")
+UNUSED_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")  # instance norms' (see below)
 
 
 def read_state(path: Path) -> dict[str, torch.Tensor]:
@@ -87,24 +88,32 @@ def resnet_peer_name(key: str, depth: int = 0) -> str:
 
 def reference_knobs(state: dict, path: Path) -> tuple[list[str], callable, int, int]:
     """(config overrides, our-key -> peer-key, in channels, out channels) of a reference generator."""
-    batch_norm = any(k.endswith("running_mean") for k in state)
     if "model.model.0.weight" in state:
         depth = _unet_depth(state)
         first, last = state["model.model.0.weight"], state["model.model.3.weight"]
         knobs = ["model.generator.name=unet", f"model.generator.num_downs={depth}", f"model.generator.ngf={first.shape[0]}",
                  "model.generator.upsample=transpose"]
         name, cin, cout = (lambda k: unet_peer_name(k, depth)), first.shape[1], last.shape[1]
+        first_norm = f"{unet_prefix(1)}2.weight"
     elif "model.1.weight" in state and any(".conv_block." in k for k in state):
         blocks = {int(m.group(1)) for k in state if (m := re.match(r"model\.(\d+)\.conv_block\.", k))}
         last = max(int(m.group(1)) for k, v in state.items() if (m := re.fullmatch(r"model\.(\d+)\.weight", k)) and v.dim() == 4)
-        dropout = any(".conv_block.6." in k for k in state)
+        # with dropout the block's second conv moves from index 5 to 6 (where its second norm was)
+        dropout = any(".conv_block.6." in k and v.dim() == 4 for k, v in state.items())
         knobs = ["model.generator.name=resnet", f"model.generator.num_blocks={len(blocks)}",
                  f"model.generator.ngf={state['model.1.weight'].shape[0]}", "model.generator.upsample=transpose",
                  f"model.generator.dropout={0.5 if dropout else 0}"]
         name, cin, cout = resnet_peer_name, state["model.1.weight"].shape[1], state[f"model.{last}.weight"].shape[0]
+        first_norm = "model.2.weight"
     else:
         raise UserError(f"{path}: not a pix2pix/CycleGAN reference generator (no model.model.0.weight of a U-Net, "
                         f"no model.N.conv_block of a ResNet); first key: {next(iter(state))}")
+    # batch norm has a scale; the reference's instance norm none (files saved by old PyTorch versions
+    # still carry its unused running statistics: the reference drops them on load, so do we)
+    batch_norm = first_norm in state
+    if not batch_norm:
+        for k in [k for k in state if k.rsplit(".", 1)[-1] in UNUSED_STATISTICS]:
+            del state[k]
     knobs += [f"model.generator.norm={'batch' if batch_norm else 'instance'}", "model.generator.residual=false"]
     return knobs, name, int(cin), int(cout)
 
@@ -154,7 +163,6 @@ def rrdb_knobs(state: dict, path: Path) -> tuple[list[str], callable, int, int]:
 # --- the official StarGAN --------------------------------------------------------------------------
 # its instance norms keep running statistics, but its test script runs G in training mode, where
 # they are never read (each image is normalised by its own statistics, as here): not imported
-UNUSED_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")
 
 
 def stargan_knobs(state: dict, path: Path) -> tuple[list[str], callable, int, int]:

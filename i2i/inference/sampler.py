@@ -60,12 +60,14 @@ def sample_main(argv=None) -> int:
         raise UserError(f"this {tr.cfg.pipeline} run translates images; it does not sample from noise: use "
                         f"python translate.py {a.run} INPUTS --out DIR")
     names = p.options().get("class", [])
-    exported = getattr(p, "condition_flags", None)  # an .onnx file: the class is in the graph
-    if exported is not None and a.cls is not None and a.cls != exported.get("--class"):
-        raise UserError(f"{a.run} was exported for {'class ' + exported['--class'] if '--class' in exported else 'no class'} "
-                        f"(fixed in the graph); export one per class: python -m i2i export RUN --out FILE.onnx --class {a.cls}")
+    exported = getattr(p, "condition_flags", None)  # an .onnx file: its class was chosen at export
     if exported is not None:
-        a.cls = None
+        names = p.class_options().get("class", [])
+        fixed = exported.get("--class")
+        if a.cls is not None and fixed is not None and class_index(a.cls, names) != class_index(fixed, names):
+            raise UserError(f"{a.run} was exported for class {fixed} (fixed in the graph); export one per class: "
+                            f"python -m i2i export RUN --out FILE.onnx --class {a.cls}")
+        a.cls = fixed
     if a.cls is not None and not names:
         raise UserError(f"--class does not apply: this {tr.cfg.pipeline} run is not class-conditional")
     label = class_index(a.cls, names) if a.cls is not None else None
