@@ -28,7 +28,7 @@ def test_unknown_generator_knob_is_one_line_listing_the_builders_parameters():
     assert str(e.value) == ("model.generator.num_downs=3 is not a parameter of generator 'resnet_9blocks' "
                             "(its parameters: ngf, norm, dropout, upsample, num_blocks)")
     with pytest.raises(UserError, match=r"model.generator.norm=none is not a parameter of generator 'rrdb' "
-                                        r"\(its parameters: ngf, upsample, num_blocks, pixel_unshuffle\)"):
+                                        r"\(its parameters: ngf, upsample, num_blocks, pixel_unshuffle, unit_range\)"):
         build_generator(GeneratorConfig(name="rrdb", norm="none"), 3, 3, scale=4)
     with pytest.raises(UserError, match=r"model.generator.pixel_unshuffle=true is not a parameter of generator "
                                         r"'unet_256' \(its parameters: ngf, norm, dropout, upsample, num_downs\)"):
