@@ -43,6 +43,7 @@ COMMON = ["data.num_workers=1", "data.load_size=0", "loss.perceptual=0", "train.
           "train.sample_every=500", "train.save_every=500", "train.threads=1"]
 SPADE_SMALL = ["model.generator.ngf=16", "model.generator.spade_hidden=64", "model.discriminator.ndf=32"]
 VAE = ["model.generator.style_encoder=true", "model.generator.z_dim=64"]
+HD_SMALL = ["model.generator.ngf=32", "model.generator.num_downs=2", "model.discriminator.ndf=32"]
 RUNS = {  # name -> (preset, overrides)
     "spade": ("spade", SPADE_SMALL),
     "spade_vae": ("spade", SPADE_SMALL + VAE),
@@ -53,7 +54,10 @@ RUNS = {  # name -> (preset, overrides)
     "spade_vae_l1_kl": ("spade", SPADE_SMALL + VAE + ["loss.l1=10", "loss.kl=0.005"]),
     # 2 downsamplings, not 4: at 1/16 a 64 px crop is 4 x 4 and 800 steps drew no layout at all
     # (the paper's 1024 x 512 keeps 64 x 32 there)
-    "pix2pixhd": ("pix2pixhd", ["model.generator.ngf=32", "model.generator.num_downs=2", "model.discriminator.ndf=32"]),
+    "pix2pixhd": ("pix2pixhd", HD_SMALL),
+    # as for SPADE, L1 to the photo stands in for the paper's VGG term
+    "pix2pixhd_l1": ("pix2pixhd", HD_SMALL + ["loss.l1=10"]),
+    "pix2pixhd_l1_30": ("pix2pixhd", HD_SMALL + ["loss.l1=30"]),
 }
 
 
