@@ -77,7 +77,12 @@ class OnnxPipeline:
         return {}
 
     def _run(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.session.run(None, {"x": np.ascontiguousarray(x.detach().float().cpu().numpy())})[0]
+        try:
+            out = self.session.run(None, {"x": np.ascontiguousarray(x.detach().float().cpu().numpy())})[0]
+        except Exception as e:  # onnxruntime's own types: an allocation failure becomes the MemoryError
+            if "alloc" in str(e).lower() or "memory" in str(e).lower():  # translate.py answers with --tile
+                raise MemoryError(str(e).splitlines()[0]) from None
+            raise
         return torch.from_numpy(out)
 
     def translate(self, x: torch.Tensor, **cond) -> torch.Tensor:
