@@ -58,6 +58,9 @@ RUNS = {  # name -> (preset, overrides)
     # as for SPADE, L1 to the photo stands in for the paper's VGG term
     "pix2pixhd_l1": ("pix2pixhd", HD_SMALL + ["loss.l1=10"]),
     "pix2pixhd_l1_30": ("pix2pixhd", HD_SMALL + ["loss.l1=30"]),
+    "pix2pixhd_l1_100": ("pix2pixhd", HD_SMALL + ["loss.l1=100"]),
+    # nearest resize + conv in place of transposed convs (no checkerboard texture)
+    "pix2pixhd_l1_30_resize": ("pix2pixhd", HD_SMALL + ["loss.l1=30", "model.generator.upsample=resize"]),
 }
 
 
