@@ -51,6 +51,17 @@ def read_state(path: Path) -> dict[str, torch.Tensor]:
     return {k[len("module."):] if k.startswith("module.") else k: v for k, v in obj.items()}
 
 
+def indices(state: dict, pattern: str) -> set[int]:
+    """The numbers a key pattern's group takes in the file (the blocks of a Sequential)."""
+    return {int(m.group(1)) for k in state if (m := re.match(pattern, k))}
+
+
+def last_conv(state: dict, prefix: str) -> int:
+    """The index of the last conv weight directly in `prefix`'s Sequential (the output conv)."""
+    return max(int(m.group(1)) for k, v in state.items()
+               if (m := re.fullmatch(re.escape(prefix) + r"\.(\d+)\.weight", k)) and v.dim() == 4)
+
+
 # --- the pix2pix / CycleGAN reference ---------------------------------------------------------
 def _unet_depth(state: dict) -> int:
     depth, prefix = 1, "model.model.1."
@@ -96,8 +107,7 @@ def reference_knobs(state: dict, path: Path) -> tuple[list[str], callable, int, 
         name, cin, cout = (lambda k: unet_peer_name(k, depth)), first.shape[1], last.shape[1]
         first_norm = f"{unet_prefix(1)}2.weight"
     elif "model.1.weight" in state and any(".conv_block." in k for k in state):
-        blocks = {int(m.group(1)) for k in state if (m := re.match(r"model\.(\d+)\.conv_block\.", k))}
-        last = max(int(m.group(1)) for k, v in state.items() if (m := re.fullmatch(r"model\.(\d+)\.weight", k)) and v.dim() == 4)
+        blocks, last = indices(state, r"model\.(\d+)\.conv_block\."), last_conv(state, "model")
         # with dropout the block's second conv moves from index 5 to 6 (where its second norm was)
         dropout = any(".conv_block.6." in k and v.dim() == 4 for k, v in state.items())
         knobs = ["model.generator.name=resnet", f"model.generator.num_blocks={len(blocks)}",
@@ -135,8 +145,7 @@ def rrdb_knobs(state: dict, path: Path) -> tuple[list[str], callable, int, int]:
         raise UserError(f"{path}: not an ESRGAN / Real-ESRGAN RRDBNet (no body.0.rdb1.conv1, RRDB_trunk.0.RDB1.conv1 "
                         f"or model.1.sub.0.RDB1.conv1.0); first key: {next(iter(state))}")
     top, dense, _ = RRDB_NAMES[naming]
-    pattern = re.compile(re.escape(dense.split("{i}")[0]) + r"(\d+)\.")
-    blocks = len({int(m.group(1)) for k in state if (m := pattern.match(k))})
+    blocks = len(indices(state, re.escape(dense.split("{i}")[0]) + r"(\d+)\."))
     if naming == "esrgan-old":
         blocks -= 1  # the trunk conv is the last entry of model.1.sub
         top = {**top, "conv_body": f"model.1.sub.{blocks}"}
@@ -169,8 +178,7 @@ def stargan_knobs(state: dict, path: Path) -> tuple[list[str], callable, int, in
     if "main.0.weight" not in state or not any(".main." in k for k in state):
         raise UserError(f"{path}: not the official StarGAN generator (no main.0.weight and main.N.main.M residual "
                         f"blocks); first key: {next(iter(state))}")
-    blocks = {int(m.group(1)) for k in state if (m := re.match(r"main\.(\d+)\.main\.", k))}
-    last = max(int(m.group(1)) for k, v in state.items() if (m := re.fullmatch(r"main\.(\d+)\.weight", k)) and v.dim() == 4)
+    blocks, last = indices(state, r"main\.(\d+)\.main\."), last_conv(state, "main")
     first = state["main.0.weight"]
     knobs = ["model.generator.name=stargan", f"model.generator.ngf={first.shape[0]}",
              f"model.generator.num_blocks={len(blocks)}", "model.generator.norm=instance_affine",
