@@ -164,9 +164,14 @@ def main(argv=None) -> int:
     ap.add_argument("--train-minutes", type=float, default=20.0, help="per pipeline, both settings side by side")
     ap.add_argument("--iters", type=int, help="steps per run; skips the timing probe")
     ap.add_argument("--batch-size", type=int, default=4)
+    ap.add_argument("--settings", default=",".join(SETTINGS), help="comma-separated: paper, do-no-harm")
     ap.add_argument("--quick", action="store_true", help="smoke test: 2 steps per run")
     ap.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
     a = ap.parse_args(argv)
+    settings = [s for s in a.settings.split(",") if s]
+    unknown = [s for s in settings if s not in SETTINGS]
+    if unknown:
+        ap.error(f"unknown setting {unknown[0]!r}: choose from {', '.join(SETTINGS)}")
     t0 = time.time()
     out = Path(a.out)
     logs = out / "logs"
@@ -183,7 +188,7 @@ def main(argv=None) -> int:
             iters = a.iters
         else:
             probe = [(train_cmd(name, data, out / "probe" / s, 10, a.batch_size, s, a.overrides), logs / f"probe_{name}_{s}.log")
-                     for s in SETTINGS]
+                     for s in settings]
             shutil.rmtree(out / "probe", ignore_errors=True)
             run_logged_parallel(probe)
             step = max(a.batch_size / images_per_second(log) for _, log in probe)
@@ -192,7 +197,7 @@ def main(argv=None) -> int:
         tag = f"{name}_b{a.batch_size}_it{iters}" + (
             "_" + hashlib.sha1(" ".join(a.overrides).encode()).hexdigest()[:8] if a.overrides else "")
         jobs, runs = [], {}
-        for s in SETTINGS:
+        for s in settings:
             runs[s] = out / "runs" / f"{tag}_{s}"
             if not (runs[s] / "weights" / "latest.safetensors").exists():
                 shutil.rmtree(runs[s], ignore_errors=True)

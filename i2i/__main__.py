@@ -4,7 +4,8 @@ python -m i2i downscale HR_DIR_OR_FILES... --scale S --out DIR    (-> DIR/LR, DI
 python -m i2i info RUN                                             (a run folder or .safetensors)
 python -m i2i sample RUN --n 64 [--class C] [--seed S] [--truncation T] [--grid] --out DIR   (GANs from noise)
 python -m i2i export RUN --out FILE.onnx [--to D | --direction BtoA | --style-from IMG | --seed S | --class C]
-python -m i2i import FILE [FILE_B] --as pix2pix|cyclegan|esrgan|stargan --out checkpoints/NAME [KEY=VALUE ...]"""
+python -m i2i import FILE [FILE_B] --as pix2pix|cyclegan|esrgan|stargan --out checkpoints/NAME [KEY=VALUE ...]
+python -m i2i serve RUN [RUN ...] [--host 127.0.0.1] [--port 7860]  (a local web page)"""
 import argparse
 import sys
 
@@ -43,6 +44,8 @@ def evaluate_main(argv=None) -> int:
                    "(default inception)")
     p.add_argument("--inception-weights", default="", metavar="PATH",
                    help="torchvision's inception_v3_google-0cc3c7bd.pth (default: the torch hub cache)")
+    p.add_argument("--html", action="store_true", help="psnr/ssim: write PRED/index.html with each output's "
+                   "PSNR/SSIM and the ground truth beside it (adds them to the page translate.py --html wrote there)")
     p.add_argument("--classifier", metavar="PATH", help="--features own: where the classifier is kept "
                    "(default REALS/.i2i-classifier.safetensors)")
     a = p.parse_args(argv)
@@ -59,8 +62,16 @@ def evaluate_main(argv=None) -> int:
     if a.features == "own" and a.inception_weights or a.features == "inception" and a.classifier:
         flag = "--inception-weights" if a.inception_weights else "--classifier"
         raise UserError(f"{flag} does not apply to --features {a.features}")
+    if a.html and not paired:
+        raise UserError("--html shows psnr/ssim per image; add psnr,ssim to --metrics")
     if paired:
-        print(format_table(evaluate_folders(a.pred, a.truth, a.y_channel, a.crop_border)))
+        rows = evaluate_folders(a.pred, a.truth, a.y_channel, a.crop_border)
+        print(format_table(rows))
+        if a.html:
+            from .serve.gallery import Gallery
+            gallery = Gallery.load(a.pred) or Gallery(a.pred, f"{a.pred} against {a.truth}")
+            gallery.add_scores(rows)
+            print(f"gallery: {gallery.write()}")
     if dist:
         print(format_distribution(distribution_metrics(a.pred, a.truth, dist, a.features, a.inception_weights,
                                                        a.classifier)))
@@ -142,8 +153,13 @@ def import_main(argv=None) -> int:
     return 0
 
 
+def serve_main(argv=None) -> int:
+    from .serve.app import serve_main as main
+    return main(argv)
+
+
 COMMANDS = {"evaluate": evaluate_main, "downscale": downscale_main, "info": info_main, "sample": sample_main,
-            "export": export_main, "import": import_main}
+            "export": export_main, "import": import_main, "serve": serve_main}
 SUMMARIES = {
     "evaluate": "PSNR / SSIM of outputs against ground truth; FID / KID / IS of generated vs. real images (--metrics)",
     "downscale": "make super-resolution test pairs OUT/LR + OUT/HR from high-resolution photos (bicubic, antialiased)",
@@ -151,6 +167,7 @@ SUMMARIES = {
     "sample": "images from noise with a GAN run (dcgan, cgan, acgan, infogan): seeded, per class (--class), --grid",
     "export": "a run's inference under one condition as an ONNX graph (dynamic size), checked in onnxruntime",
     "import": "weights trained elsewhere (pix2pix/CycleGAN reference, ESRGAN, Real-ESRGAN, StarGAN) -> an i2i run",
+    "serve": "a local web page: drop images, pick domain / styles / class, see and download the outputs",
 }
 
 

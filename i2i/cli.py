@@ -158,6 +158,9 @@ def translate_parser() -> argparse.ArgumentParser:
                    help="CPU threads (0 = auto: OMP_NUM_THREADS, else the cores shared among running i2i processes)")
     p.add_argument("--tile-overlap", type=int, default=16,
                    help="context pixels each tile reads beyond its own area, blended with its neighbours")
+    p.add_argument("--html", action="store_true", help="also write OUT/index.html: one row per input with the "
+                   "input, every output (and for super-resolution the bicubic upscale), thumbnails linking to the "
+                   "full images; relative links, so the folder can be zipped and shared")
     return p
 
 
@@ -407,10 +410,16 @@ def translate_main(argv=None) -> int:
     writable_dir(out, "--out")
     failed = written = 0
     pending: list = []
+    gallery = None
+    if a.html:
+        from .serve.gallery import Gallery
+        gallery = Gallery(out, f"{tr.cfg.pipeline}: {Path(a.run).name}" + (f" ({flags_text(condition_flags(a))})"
+                                                                          if condition_flags(a) else ""))
 
     def flush():
         nonlocal written
         images = [im for _, im in pending]
+        shown: list[list] = [[] for _ in pending]  # per input: (label, file, output) for the gallery
         for suffix, request in requests:  # one request's outputs in memory at a time (--all-domains)
             try:
                 outputs = translators[suffix].translate_images(images, request, tile, a.tile_overlap)
@@ -421,8 +430,15 @@ def translate_main(argv=None) -> int:
                 fix = f"use a smaller --tile (now {tile})" if tile else "use --tile 256 to run it in blended tiles"
                 raise UserError(f"out of memory translating {pending[0][0][0]} ({w}x{h}): {fix}"
                                 + (" or --batch-size 1" if len(images) > 1 else "")) from None
-            for (src, dst), res in zip([j for j, _ in pending], outputs):
-                write_image(dst.with_name(dst.stem + suffix + dst.suffix), res.rgb, res.alpha, res.bits, res.icc)
+            for k, ((src, dst), res) in enumerate(zip([j for j, _ in pending], outputs)):
+                path = dst.with_name(dst.stem + suffix + dst.suffix)
+                write_image(path, res.rgb, res.alpha, res.bits, res.icc)
+                if gallery is not None:
+                    shown[k].append((suffix.lstrip("_") or "output", path, res))
+        if gallery is not None:
+            for ((src, dst), img), outs in zip(pending, shown):
+                name = dst.relative_to(out).with_suffix(src.suffix).as_posix()
+                gallery.add_translation(name, dst, img, tr.as_picture(img), outs, tr.scale)
         written += len(pending)
         pending.clear()
 
@@ -440,8 +456,12 @@ def translate_main(argv=None) -> int:
         if pending:
             flush()
     except KeyboardInterrupt:
+        if gallery is not None:
+            gallery.write()
         print(f"\ninterrupted: wrote {written} of {len(jobs)} image(s) to {out} (each one whole); "
               f"run the same command again to redo them", file=sys.stderr)
         return EXIT_SIGINT
-    print(f"wrote {written} image(s) to {out}" + (f"; {failed} skipped" if failed else ""))
+    page = gallery.write() if gallery is not None else None
+    print(f"wrote {written} image(s) to {out}" + (f"; {failed} skipped" if failed else "")
+          + (f"; gallery: {page}" if page else ""))
     return 1 if failed else 0

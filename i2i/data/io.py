@@ -42,6 +42,7 @@ def is_image(path: Path) -> bool:
 
 
 RUN_CONFIG, RUN_SUBFOLDERS = "config.yaml", ("weights", "samples")  # what train.py writes in --out
+GALLERY_MANIFEST, GALLERY_FOLDER = "gallery.json", "gallery"  # what translate.py --html writes in --out
 
 
 def is_run_folder(path) -> bool:
@@ -53,8 +54,10 @@ def is_run_folder(path) -> bool:
 
 def list_images(folder: Path, recursive: bool = True, exclude=()) -> list[Path]:
     """Image files under `folder`, sorted. Pruned during the walk, never entered: hidden folders
-    (.git, .venv), run folders (`is_run_folder`) and the folders in `exclude` (held-out splits,
-    an output folder); a run's own samples must not become its training or translation inputs.
+    (.git, .venv), run folders (`is_run_folder`), a gallery's thumbnails and copies (gallery/
+    beside gallery.json) and the folders in `exclude` (held-out splits, an output folder); a
+    run's own samples must not become its training or translation inputs, nor a page's pictures
+    outputs to score.
     Symlinked folders are followed (as rglob did), each real folder once."""
     folder = Path(folder)
     skip = {os.path.realpath(e) for e in exclude}
@@ -67,9 +70,10 @@ def list_images(folder: Path, recursive: bool = True, exclude=()) -> list[Path]:
             dirnames[:] = []
             continue
         seen.add(real)
+        gallery = os.path.isfile(os.path.join(dirpath, GALLERY_MANIFEST))
         dirnames[:] = [d for d in dirnames if recursive and not d.startswith(".")
                        and os.path.realpath(os.path.join(dirpath, d)) not in skip
-                       and not is_run_folder(os.path.join(dirpath, d))]
+                       and not is_run_folder(os.path.join(dirpath, d)) and not (gallery and d == GALLERY_FOLDER)]
         found += [Path(dirpath, f) for f in filenames
                   if is_image(Path(f)) and os.path.isfile(os.path.join(dirpath, f))]
     return sorted(found)

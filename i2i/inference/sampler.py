@@ -49,6 +49,18 @@ def class_index(given: str, names: list[str]) -> int:
                     f"(or an index 0-{len(names) - 1})")
 
 
+@torch.no_grad()
+def draw(pipeline, request: Request, n: int, batch_size: int = 64) -> torch.Tensor:
+    """n samples (N x C x H x W in [-1, 1], on the CPU) for one request, batch_size at a time;
+    sample k is drawn from request.seed + k (`Pipeline.condition`)."""
+    cond = pipeline.condition(request, n)
+    images = []
+    for start in range(0, n, batch_size):
+        part = {k: v[start:start + batch_size] if torch.is_tensor(v) else v for k, v in cond.items()}
+        images.append(pipeline.sample(len(part["z"]), **part).float().cpu())
+    return torch.cat(images)
+
+
 def sample_main(argv=None) -> int:
     a = sample_parser().parse_args(argv)
     if a.n < 1 or a.batch_size < 1:
@@ -71,15 +83,9 @@ def sample_main(argv=None) -> int:
     if a.cls is not None and not names:
         raise UserError(f"--class does not apply: this {tr.cfg.pipeline} run is not class-conditional")
     label = class_index(a.cls, names) if a.cls is not None else None
-    cond = p.condition(Request(label=label, seed=a.seed, truncation=a.truncation), a.n)
     out = Path(a.out)
     writable_dir(out, "--out")
-    images = []
-    with torch.no_grad():
-        for start in range(0, a.n, a.batch_size):
-            part = {k: v[start:start + a.batch_size] if torch.is_tensor(v) else v for k, v in cond.items()}
-            images.append(p.sample(len(part["z"]), **part).float().cpu())
-    images = torch.cat(images)
+    images = draw(p, Request(label=label, seed=a.seed, truncation=a.truncation), a.n, a.batch_size)
     for k, img in enumerate(images):
         folder = out / names[label if label is not None else k % len(names)] if names else out
         write_image(folder / f"sample_{k:05d}.png", to_numpy(img))

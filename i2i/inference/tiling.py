@@ -52,10 +52,11 @@ def ramp_weights(size: int, ramp_start: bool, ramp_end: bool, band: int) -> torc
 
 @torch.no_grad()
 def tiled(net: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int, overlap: int, scale: int = 1,
-          multiple: int = 1, device: torch.device | str = "cpu", batch: int = 1) -> torch.Tensor:
+          multiple: int = 1, device: torch.device | str = "cpu", batch: int = 1,
+          progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
     """net over x (1 x C x H x W on the CPU, H and W multiples of `multiple`) in tiles; returns
     1 x C' x H*scale x W*scale on the CPU. `tile` and `overlap` are in input pixels and are
-    rounded up to `multiple`."""
+    rounded up to `multiple`. `progress(done, total)` is called after each batch of windows."""
     tile, overlap = _round_up(max(tile, multiple), multiple), _round_up(overlap, multiple)
     _, _, h, w = x.shape
     rows, cols = windows_1d(h, tile, overlap), windows_1d(w, tile, overlap)
@@ -77,4 +78,6 @@ def tiled(net: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: in
         for (i, j), y in zip(chunk, ys):
             r, c = rows[i][0] * scale, cols[j][0] * scale
             out[0, :, r:r + y.shape[1], c:c + y.shape[2]] += y * wy[i][:, None] * wx[j][None, :]
+        if progress is not None:
+            progress(k + len(chunk), len(jobs))
     return out.div_(norm_y[:, None]).div_(norm_x[None, :])  # in place: the output is the big allocation

@@ -87,10 +87,11 @@ class Translator:
 
     @torch.no_grad()
     def translate_tensor(self, x: torch.Tensor, cond: dict | None = None, tile: int = 0, overlap: int = 16,
-                         tile_batch: int = 1) -> torch.Tensor:
+                         tile_batch: int = 1, progress=None) -> torch.Tensor:
         """N x C x H x W in [-1, 1] (on the CPU) -> translated, H*scale x W*scale, on the CPU.
         `cond` comes from `condition()` (default: the default request). tile > 0 runs images
-        larger than tile x tile in blended tiles (one batch of tiles on the device at a time)."""
+        larger than tile x tile in blended tiles (one batch of tiles on the device at a time).
+        `progress(fraction)` hears how far the batch is (after each batch of tiles; the web page)."""
         cond = self.condition(None, x.shape[0]) if cond is None else cond
         h, w = x.shape[-2:]
         m, s = self.pipeline.size_multiple, self.scale
@@ -101,11 +102,16 @@ class Translator:
         if tile and max(h, w) > tile:
             def net_for(i):
                 return lambda t: self._net(t, self._cond_rows(cond, i, t.shape[0], self.device))
-            y = torch.cat([tiled(net_for(i), xi[None], tile, overlap, s, m, self.device, tile_batch)
+
+            def tiles_done(i):
+                return None if progress is None else lambda done, total: progress((i + done / total) / len(x))
+            y = torch.cat([tiled(net_for(i), xi[None], tile, overlap, s, m, self.device, tile_batch, tiles_done(i))
                            for i, xi in enumerate(x)])
         else:
             here = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in cond.items()}
             y = self._net(x.to(self.device), here).cpu()
+            if progress is not None:
+                progress(1.0)
         return y[..., :h * s, :w * s]
 
     def read_input(self, path) -> ImageData:
@@ -127,6 +133,15 @@ class Translator:
             if channels[1].shape != ids.shape:
                 raise UserError(f"{instance_path(path)} is not the size of its label map {path}")
         return ImageData(np.stack(channels, -1).astype(np.float32), None, 8, None)
+
+    def as_picture(self, img: ImageData) -> np.ndarray:
+        """The input as a person sees it (galleries, the web page): the image itself, or a label
+        map in distinct colours per class."""
+        if self.pipeline.input_kind != "labels":
+            return img.rgb
+        from ..pipelines.from_labels import colourise
+        ids = torch.from_numpy(np.ascontiguousarray(img.rgb[..., 0]))[None, None]
+        return to_numpy(colourise(ids, self.pipeline.meta.label_classes)[0])
 
     def prepare(self, img: ImageData) -> torch.Tensor:
         """An input as the network takes it: label ids as they are, images by `prepare_image`."""
@@ -155,8 +170,8 @@ class Translator:
         return ImageData(out, alpha, img.bits, icc)
 
     def translate_images(self, images: list[ImageData], request: Request | None = None, tile: int = 0,
-                         overlap: int = 16) -> list[ImageData]:
+                         overlap: int = 16, progress=None) -> list[ImageData]:
         """A batch of same-sized images -> translated images (alpha, bit depth, ICC kept)."""
         x = torch.stack([self.prepare(im) for im in images])
-        y = self.translate_tensor(x, self.condition(request, len(images)), tile, overlap, tile_batch=len(images))
+        y = self.translate_tensor(x, self.condition(request, len(images)), tile, overlap, len(images), progress)
         return [self.finish(to_numpy(t), im) for t, im in zip(y, images)]

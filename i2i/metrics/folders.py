@@ -28,7 +28,7 @@ def evaluate_folders(pred_dir, truth_dir, y_channel: bool = False, crop_border: 
         if 2 * crop_border >= min(truth.shape[:2]):
             raise UserError(f"--crop-border {crop_border} leaves nothing of {truth_path} ({truth.shape[1]}x{truth.shape[0]}); "
                             f"use less than {min(truth.shape[:2]) // 2} (SR convention: the scale)")
-        rows.append({"image": pred_path.relative_to(pred_dir).as_posix(),
+        rows.append({"image": pred_path.relative_to(pred_dir).as_posix(), "truth": str(truth_path),
                      "psnr": psnr(pred, truth, y_channel, crop_border),
                      "ssim": ssim(pred, truth, y_channel, crop_border)})
     return rows
