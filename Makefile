@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench serve browser-deps clean
 
 $(BIN)/activate:
 	$(PY) -m venv $(VENV)
@@ -21,6 +21,12 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# Debian's Chromium + ChromeDriver for the browser test (tests/test_serve.py, marker `browser`):
+# `make test` runs it when /usr/bin/chromium is there and skips it otherwise.
+browser-deps:
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq --no-install-recommends chromium chromium-driver
 
 bench: install
 	$(BIN)/python benchmarks/throughput.py

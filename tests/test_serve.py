@@ -275,3 +275,30 @@ def test_browser_uploads_a_photo_and_shows_the_translation(live_server, browser,
     assert "cannot read image broken.jpg" in error.text
     browser.refresh()  # the server keeps answering
     wait.until(lambda d: len(Select(d.find_element(By.ID, "run")).options) == 2)
+
+
+def test_serve_command_mistakes_are_one_line(runs, tmp_path, capsys):
+    import socket
+    assert i2i_main(["serve", str(tmp_path / "missing")]) == 2
+    assert "missing" in capsys.readouterr().err
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        assert i2i_main(["serve", str(runs["pix2pix"]), "--port", str(s.getsockname()[1])]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "choose another --port" in err[-1]
+
+
+def test_label_map_gallery_shows_the_map_in_colour(runs, tmp_path):
+    rng = np.random.default_rng(0)
+    maps = tmp_path / "labels"
+    ids = np.repeat(np.repeat(rng.integers(0, 4, (4, 6)), 8, 0), 8, 1).astype(np.uint8)
+    save_png(maps / "m.png", ids)
+    (tmp_path / "instances").mkdir()
+    save_png(tmp_path / "instances" / "m.png", ids)
+    out = tmp_path / "out"
+    assert translate_main([str(runs["pix2pixhd"]), str(maps), "--out", str(out), "--html"]) == 0
+    shown = read_image(out / "gallery/inputs/m.png").rgb
+    assert shown.shape == (32, 48, 3)
+    colours = {tuple(c) for c in np.round(shown.reshape(-1, 3) * 255).astype(int)}
+    assert len(colours) == len(np.unique(ids)), "one colour per class"

@@ -237,12 +237,12 @@ def plan(tr, form, uploads: list, ref, board):
 
 def serve_main(argv=None) -> int:
     a = serve_parser().parse_args(argv)
-    try:
-        import uvicorn  # noqa: F401
-        import starlette  # noqa: F401
-        import multipart  # noqa: F401
-    except ImportError as e:
-        raise UserError(f"the web page needs the serve extra ({e.name} is missing): pip install -e '.[serve]'") from None
+    from importlib.util import find_spec
+    missing = [name for name, modules in (("starlette", ["starlette"]), ("uvicorn", ["uvicorn"]),
+                                          ("python-multipart", ["python_multipart", "multipart"]))
+               if not any(find_spec(m) for m in modules)]
+    if missing:
+        raise UserError(f"the web page needs the serve extra ({', '.join(missing)} missing): pip install -e '.[serve]'")
     if a.max_upload_mb <= 0 or a.max_megapixels <= 0 or a.workers < 1 or not 0 < a.port < 65536:
         raise UserError("--max-upload-mb and --max-megapixels must be > 0, --workers >= 1, --port 1-65535")
     from ..runtime import set_threads
@@ -268,8 +268,7 @@ def run_server(app, host: str, port: int) -> None:
     server = uvicorn.Server(config)
     try:
         server.run()
-    except OSError as e:
-        raise UserError(f"cannot listen on {host}:{port}: {e.strerror or e}; choose another --port") from None
-    if getattr(server, "started", True) is False:
-        raise UserError(f"cannot listen on {host}:{port} (in use?); choose another --port")
+    except (OSError, SystemExit) as e:  # uvicorn logs a failed bind and exits
+        why = f": {e.strerror}" if isinstance(e, OSError) and e.strerror else " (in use?)"
+        raise UserError(f"cannot listen on {host}:{port}{why}; choose another --port") from None
 
