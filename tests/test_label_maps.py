@@ -145,8 +145,8 @@ def test_colour_map_without_palette_is_an_error(tmp_path):
     save(tmp_path / "c.png", rgb)
     with pytest.raises(UserError) as e:
         read_label_map(tmp_path / "c.png")
-    assert str(e.value) == (f"{tmp_path / 'c.png'} is a colour-coded label map: give its palette "
-                            "(data.palette=FILE, or DIR/palette.txt with lines 'R G B ID')")
+    assert str(e.value) == (f"{tmp_path / 'c.png'} is a colour image: if it is a colour-coded label map, give its "
+                            "palette (data.palette=FILE, or DIR/palette.txt with lines 'R G B ID')")
 
 
 def test_16bit_maps_exif_and_unreadable(tmp_path):
@@ -380,7 +380,7 @@ def test_colour_coded_dataset_with_palette_file(tmp_path):
     save(root / "train" / "images" / "x.png", photo_of(label))
     save(root / "test" / "labels" / "x.png", rgb)
     save(root / "test" / "images" / "x.png", photo_of(label))
-    with pytest.raises(UserError, match="colour-coded label map: give its palette"):
+    with pytest.raises(UserError, match="colour-coded label map, give its palette"):
         dataset(root)
     lines = "".join(f"{r} {g} {b} {k}\n" for k, (r, g, b) in colours.items())
     (tmp_path / "mine.txt").write_text(lines)

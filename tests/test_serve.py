@@ -174,7 +174,7 @@ def big_png() -> bytes:
     ("pix2pix", "notes.png", b"this is not an image", "cannot read image notes.png"),
     ("pix2pix", "cut.jpg", None, "cannot read image cut.jpg"),
     ("pix2pix", "huge.png", "big", "51.2 MP"),
-    ("pix2pixhd", "photo.png", "photo", "photo.png"),
+    ("pix2pixhd", "photo.png", "photo", "photo.png is a colour image: this run takes label maps"),
 ])
 def test_bad_uploads_get_a_message_and_the_server_keeps_serving(client, run, name, content, words):
     content = {None: truncated_jpeg, "big": big_png, "photo": photo_bytes}.get(content, lambda: content)()

@@ -122,11 +122,12 @@ def _gray(rgb: np.ndarray) -> np.ndarray | None:
     return None
 
 
-def read_label_map(path, palette: dict | None = None) -> np.ndarray:
+def read_label_map(path, palette: dict | None = None, colour_fix: str | None = None) -> np.ndarray:
     """H x W class ids (uint8, or int32 for 16/32-bit maps with larger values). Single-channel
     and palette PNGs are read as their values / indices; an RGB map through `palette` when one
     is given (gray colours included: with a palette the maps are colour coded), else as its gray
-    values when its three channels are equal."""
+    values when its three channels are equal. `colour_fix`: what to tell the user when a colour
+    image comes without a palette (default: give one; a trained run without one says what it takes)."""
     path = Path(path)
     a = _read_raw(path)
     if a.ndim == 2:
@@ -135,8 +136,8 @@ def read_label_map(path, palette: dict | None = None) -> np.ndarray:
         return _apply_palette(a, palette, path)
     gray = _gray(a)
     if gray is None:
-        raise UserError(f"{path} is a colour-coded label map: give its palette (data.palette=FILE, or "
-                        "DIR/palette.txt with lines 'R G B ID')")
+        raise UserError(f"{path} is a colour image: " + (colour_fix or "if it is a colour-coded label map, give "
+                        "its palette (data.palette=FILE, or DIR/palette.txt with lines 'R G B ID')"))
     return gray
 
 

@@ -122,7 +122,9 @@ class Translator:
             return image_io.read_image(path)  # looked up at call time: one reader to patch in tests
         from ..data.label_maps import read_instance_map, read_label_map
         meta, path = self.pipeline.meta, Path(path)
-        ids = read_label_map(path, {(r, g, b): i for r, g, b, i in meta.label_palette} or None)
+        ids = read_label_map(path, {(r, g, b): i for r, g, b, i in meta.label_palette} or None,
+                             f"this run takes label maps of class ids 0..{meta.label_classes - 1} (single-channel "
+                             f"or palette PNGs), not photos")
         bad = ids[(ids >= meta.label_classes) & ((ids != 255) | (not meta.label_dont_care))]
         if bad.size:
             raise UserError(f"{path}: label value {int(bad.max())} is not a class of this run (0..{meta.label_classes - 1}"
