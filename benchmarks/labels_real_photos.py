@@ -46,6 +46,7 @@ VAE = ["model.generator.style_encoder=true", "model.generator.z_dim=64"]
 HD_SMALL = ["model.generator.ngf=32", "model.generator.num_downs=2", "model.discriminator.ndf=32"]
 RUNS = {  # name -> (preset, overrides)
     "spade": ("spade", SPADE_SMALL),
+    "spade_l1_30": ("spade", SPADE_SMALL + ["loss.l1=30"]),
     "spade_vae": ("spade", SPADE_SMALL + VAE),
     # the paper trains the encoder through VGG (a per-photo term) next to feature matching; without
     # VGG weights here, L1 to the photo stands in for it
@@ -59,6 +60,7 @@ RUNS = {  # name -> (preset, overrides)
     "pix2pixhd_l1": ("pix2pixhd", HD_SMALL + ["loss.l1=10"]),
     "pix2pixhd_l1_30": ("pix2pixhd", HD_SMALL + ["loss.l1=30"]),
     "pix2pixhd_l1_100": ("pix2pixhd", HD_SMALL + ["loss.l1=100"]),
+    "pix2pixhd_l1_300": ("pix2pixhd", HD_SMALL + ["loss.l1=300"]),
     # nearest resize + conv in place of transposed convs (no checkerboard texture)
     "pix2pixhd_l1_30_resize": ("pix2pixhd", HD_SMALL + ["loss.l1=30", "model.generator.upsample=resize"]),
 }

@@ -155,6 +155,24 @@ def test_all_domains_and_seeded_styles(client):
     assert ref["state"] == "done" and len(ref["results"][0]["outputs"]) == 1
 
 
+def test_an_exported_onnx_run_serves_its_fixed_condition(runs, tmp_path):
+    from i2i.inference import Translator
+    from i2i.inference.export import export_onnx
+    from i2i.pipelines import Request
+    graph = tmp_path / "stargan.onnx"
+    export_onnx(Translator.from_run(runs["stargan"], "cpu"), graph, Request(domain="b"), {"--to": "b"}, check=False)
+    board = JobBoard()
+    with TestClient(build_app(Runs([str(graph), str(runs["stargan"])], "cpu"), board)) as c:
+        (onnx, torch_run) = c.get("/api/runs").json()["runs"]
+        assert onnx["id"] == "stargan" and onnx["options"] == {} and onnx["exported_with"] == {"--to": "b"}
+        assert torch_run["id"] == "stargan-2"
+        outs = [finish(c, post(c, rid, [("x.png", photo_bytes(), "image/png")], **extra))["results"][0]["outputs"][0]
+                for rid, extra in (("stargan", {}), ("stargan-2", {"to": "b"}))]
+        a, b = (picture(c, o["url"]).astype(int) for o in outs)
+        assert np.abs(a - b).max() <= 1, "onnxruntime and PyTorch give the same picture"
+    board.close()
+
+
 def test_sampling_run_draws_the_count_asked(client):
     job = finish(client, post(client, "acgan", n=4, seed=2, **{"class": "y"}))
     assert job["state"] == "done" and len(job["results"][0]["outputs"]) == 4

@@ -69,11 +69,10 @@ class Runs:
         out = []
         for rid, (src, tr) in self.items.items():
             p = tr.pipeline
-            options = p.class_options() if hasattr(p, "class_options") else p.options()
-            fixed = getattr(p, "condition_flags", None)
             out.append({"id": rid, "source": src, "pipeline": tr.cfg.pipeline, "input": p.input_kind,
-                        "scale": tr.scale, "options": {} if fixed is not None and p.input_kind != "none" else options,
-                        "exported_with": fixed, "default_tile": p.default_tile, "tile_safe": p.tile_safe,
+                        "scale": tr.scale, "options": p.options(),  # an .onnx graph: none, its condition is fixed
+                        "exported_with": getattr(p, "condition_flags", None),
+                        "default_tile": p.default_tile, "tile_safe": p.tile_safe,
                         "label_classes": p.meta.label_classes})
         return out
 
