@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -254,10 +256,13 @@ def serve_main(argv=None) -> int:
     where = f"http://{a.host if a.host not in ('0.0.0.0', '::') else 'localhost'}:{a.port}/"
     print(f"serving {len(runs.items)} run(s) ({', '.join(runs.items)}) at {where}  (Ctrl-C stops; "
           f"uploads live in {board.root} until then)", flush=True)
+    # uvicorn re-raises SIGTERM once it has stopped: as SystemExit here, so the folder still goes
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     try:
         run_server(app, a.host, a.port)
     finally:
         board.close()
+        print(f"stopped; removed {board.root}", file=sys.stderr)
     return 0
 
 
@@ -268,6 +273,8 @@ def run_server(app, host: str, port: int) -> None:
     try:
         server.run()
     except (OSError, SystemExit) as e:  # uvicorn logs a failed bind and exits
+        if server.started:
+            raise
         why = f": {e.strerror}" if isinstance(e, OSError) and e.strerror else " (in use?)"
         raise UserError(f"cannot listen on {host}:{port}{why}; choose another --port") from None
 
