@@ -147,9 +147,11 @@ def build_app(runs: Runs, board, max_upload_mb: float = 100):
             ref = (await _save(reference, job.folder, len(files)) if isinstance(reference, UploadFile)
                    and reference.filename else None)
             work = await run_in_threadpool(plan, tr, form, uploads, ref, board)
-        except UserError as e:
+        except Exception as e:  # refused (or a bug): the job never ran, its uploads go
             if job is not None:
                 board.drop(job)
+            if not isinstance(e, UserError):
+                raise
             return error(one_line(e))
         finally:
             await form.close()
