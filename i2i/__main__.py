@@ -4,7 +4,7 @@ python -m i2i downscale HR_DIR_OR_FILES... --scale S --out DIR    (-> DIR/LR, DI
 python -m i2i info RUN                                             (a run folder or .safetensors)
 python -m i2i sample RUN --n 64 [--class C] [--seed S] [--truncation T] [--grid] --out DIR   (GANs from noise)
 python -m i2i export RUN --out FILE.onnx [--to D | --direction BtoA | --style-from IMG | --seed S | --class C]
-python -m i2i import FILE [FILE_B] --as pix2pix|cyclegan|esrgan|stargan --out checkpoints/NAME [KEY=VALUE ...]
+python -m i2i import FILE [FILE_B] --as pix2pix|cyclegan|esrgan|stargan|munit|unit --out checkpoints/NAME [KEY=VALUE ...]
 python -m i2i serve RUN [RUN ...] [--host 127.0.0.1] [--port 7860]  (a local web page)"""
 import argparse
 import sys
@@ -136,7 +136,8 @@ def import_main(argv=None) -> int:
         "Turn weights trained elsewhere into an i2i run that translate.py uses: the pix2pix/CycleGAN reference's "
         "latest_net_G.pth (U-Net or ResNet; --as pix2pix, or G_A G_B --as cyclegan), ESRGAN's RRDB_ESRGAN_x4.pth "
         "and Real-ESRGAN's RealESRGAN_x4plus.pth / x2plus (--as esrgan), the official StarGAN's 200000-G.ckpt "
-        "(--as stargan --attrs/--domains). Read with torch.load(weights_only=True): "
+        "(--as stargan --attrs/--domains), the official MUNIT / UNIT gen_NNNNNNNN.pt (--as munit / --as unit; "
+        "both domains in one file). Read with torch.load(weights_only=True): "
         "no code in the file is ever run."))
     p.add_argument("items", nargs="+", metavar="FILE|KEY=VALUE", help="the weights file(s), then any config "
                    "overrides (e.g. data.in_channels=1)")

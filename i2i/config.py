@@ -54,6 +54,9 @@ class GeneratorConfig:
     style_dim: int = 8             # MUNIT: style code size
     mlp_dim: int = 256             # MUNIT: width of the style -> AdaIN parameters MLP
     shared_blocks: int = 0         # UNIT: residual blocks shared by both domains' encoders (and decoders)
+    content_norm: str = "instance"  # MUNIT/UNIT: the content encoders' (UNIT: and decoders') residual norm;
+                                   # instance_running for the reference's imported weights (its eval mode)
+    up_norm: str = "layer"         # MUNIT/UNIT: the decoders' upsampling blocks; layer_unbiased = the reference's
     z_dim: int = 100               # GANs from noise: the noise vector's size (DCGAN nz; InfoGAN adds its codes)
     class_input: str = "concat"    # class-conditional G from noise: the class embedding concatenated to z (cGAN)
                                    # or multiplied into it (multiply); norm=conditional_batch: through the norms
@@ -431,6 +434,8 @@ def validate(cfg: Config) -> None:
     _choice(cfg.model.generator.upsample, ["transpose", "resize", "pixelshuffle"], "model.generator.upsample")
     _choice(cfg.model.generator.norm, list(NORMS), "model.generator.norm")
     _choice(cfg.model.discriminator.norm, list(NORMS), "model.discriminator.norm")
+    _choice(cfg.model.generator.content_norm, ["instance", "instance_running"], "model.generator.content_norm")
+    _choice(cfg.model.generator.up_norm, ["layer", "layer_unbiased"], "model.generator.up_norm")
     _check_numbers(cfg)
     d = cfg.data
     if d.load_size and d.crop_size > d.load_size:

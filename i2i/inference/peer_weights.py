@@ -11,7 +11,14 @@ Supported, by the peers' own key names (read from their code, mapped here name b
     sets `model.generator.unit_range` so i2i's [-1, 1] is mapped in and out;
   * the official StarGAN (yunjey/stargan): `200000-G.ckpt` (`main.N`, `main.N.main.M`), as
     `--as stargan` with the domain names (`--domains`, one-hot) or attribute names (`--attrs`,
-    CelebA's multi-label) in the order it was trained with.
+    CelebA's multi-label) in the order it was trained with;
+  * the official MUNIT and UNIT (NVlabs/MUNIT, mingyuliutw/UNIT): `gen_NNNNNNNN.pt`, both domains'
+    generators in one file (`{"a": ..., "b": ...}`; `enc_style.model.N`, `enc_content.model.N`,
+    `dec.model.N`, `mlp.model.N.fc`; UNIT: `enc`, `dec`), as `--as munit` / `--as unit`. Its
+    instance norms normalise with their running statistics at test time and its layer norm
+    divides by the unbiased deviation: the run gets `content_norm=instance_running` and
+    `up_norm=layer_unbiased` so its outputs are the reference's (reflect padding and ReLU, as in
+    every published config).
 
 Files are read with `torch.load(weights_only=True)`: tensors only, no code is ever unpickled.
 Every one of our generator's tensors must be found under its peer name with the same shape, and
@@ -26,13 +33,14 @@ import torch
 
 from ..errors import UserError
 
-PRESETS = ("pix2pix", "cyclegan", "esrgan", "stargan")
+PRESETS = ("pix2pix", "cyclegan", "esrgan", "stargan", "munit", "unit")
 UNUSED_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")  # instance norms' (see below)
 
 
 def read_state(path: Path) -> dict[str, torch.Tensor]:
     """A state dict from a .pth: unwrapped from BasicSR's {"params_ema" | "params": ...} and from
-    DataParallel's "module." prefix; anything but tensors is refused."""
+    DataParallel's "module." prefix; anything but tensors is refused. The MUNIT/UNIT reference's
+    two generators ({"a": ..., "b": ...}) come back as one dict, keys prefixed "a." and "b."."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"weights file not found: {path}")
@@ -41,6 +49,8 @@ def read_state(path: Path) -> dict[str, torch.Tensor]:
     except Exception as e:  # an unpickling refusal, a truncated file, not a torch file at all
         raise UserError(f"{path}: not a PyTorch weights file that loads without running code "
                         f"({str(e).strip().splitlines()[0][:160]})") from None
+    if isinstance(obj, dict) and set(obj) == {"a", "b"} and all(isinstance(v, dict) for v in obj.values()):
+        obj = {f"{d}.{k}": v for d in ("a", "b") for k, v in obj[d].items()}
     if isinstance(obj, dict):
         for key in ("params_ema", "params", "state_dict"):
             if isinstance(obj.get(key), dict):
@@ -189,6 +199,63 @@ def stargan_knobs(state: dict, path: Path) -> tuple[list[str], callable, int, in
         int(state[f"main.{last}.weight"].shape[0])
 
 
+# --- the official MUNIT / UNIT ---------------------------------------------------------------------
+def munit_peer_name(key: str) -> str:
+    """Ours -> the reference's, inside one domain's generator. Our conv blocks are (pad, conv,
+    norm, act) Sequentials and residual blocks say body; theirs are Conv2dBlocks (.conv, .norm)
+    inside .model Sequentials; the style MLP's linears sit at 0, 2, 4 (ours) and in LinearBlocks
+    0, 1, 2 (theirs)."""
+    top, rest = key.split(".", 1)
+    if top == "mlp":
+        index, param = rest.split(".")
+        return f"mlp.model.{int(index) // 2}.fc.{param}"
+    part = {"1": "conv", "2": "norm"}
+    if m := re.fullmatch(r"(\d+)\.(\d+)\.body\.(\d+)\.([12])\.(\w+)", rest):  # a residual block's conv block
+        i, b, j, layer, param = m.groups()
+        return f"{top}.model.{i}.model.{b}.model.{j}.{part[layer]}.{param}"
+    if m := re.fullmatch(r"(\d+)\.([12])\.(\w+)", rest):  # a conv block
+        i, layer, param = m.groups()
+        return f"{top}.model.{i}.{part[layer]}.{param}"
+    return f"{top}.model.{rest}"  # the style encoder's last 1x1 conv
+
+
+def munit_knobs(state: dict, path: Path, unit: bool = False) -> tuple[list[str], callable, int, int]:
+    enc = "enc" if unit else "enc_content"
+    first = f"a.{enc}.model.0.conv.weight"
+    if first not in state or f"b.{enc}.model.0.conv.weight" not in state:
+        raise UserError(f"{path}: not the official {'UNIT' if unit else 'MUNIT'} generators (no a.{enc}.model.0.conv "
+                        f"and b.{enc}.model.0.conv in a {{'a': ..., 'b': ...}} file); first key: {next(iter(state))}")
+    downs = len(indices(state, rf"a\.{enc}\.model\.(\d+)\.conv\.weight")) - 1
+    blocks = len(indices(state, rf"a\.{enc}\.model\.\d+\.model\.(\d+)\."))
+    dim, cin = state[first].shape[:2]
+    knobs = [f"model.generator.name={'unit' if unit else 'munit'}", f"model.generator.ngf={dim}",
+             f"model.generator.num_downs={downs}", f"model.generator.num_blocks={blocks}",
+             "model.generator.residual=false", "model.generator.up_norm=layer_unbiased",
+             "model.generator.content_norm=" + ("instance_running" if f"a.{enc}.model.0.norm.running_mean" in state
+                                                else "instance")]
+    if unit:
+        knobs.append("model.generator.shared_blocks=0")
+    else:
+        style_out = max(indices(state, r"a\.enc_style\.model\.(\d+)\.weight"))
+        style_downs = len(indices(state, r"a\.enc_style\.model\.(\d+)\.conv\.weight")) - 1
+        if style_downs != 4 or len(indices(state, r"a\.mlp\.model\.(\d+)\.fc\.weight")) != 3:
+            raise UserError(f"{path}: a style encoder with {style_downs} downsamplings or an MLP of other than 3 layers; "
+                            f"i2i's MUNIT has the published 4 and 3")
+        knobs += [f"model.generator.style_dim={state[f'a.enc_style.model.{style_out}.weight'].shape[0]}",
+                  f"model.generator.mlp_dim={state['a.mlp.model.0.fc.weight'].shape[0]}"]
+    if not unit:  # AdaIN keeps running statistics the reference never reads (each image by its own): not imported
+        for k in [k for k in state if ".dec.model.0." in k and k.rsplit(".", 1)[-1] in UNUSED_STATISTICS]:
+            del state[k]
+    cout = state[f"b.{enc}.model.0.conv.weight"].shape[1]  # domain b's images (domain a's: cin)
+
+    def peer_name(key: str) -> str:
+        if unit:  # ours: enc.A.*, dec.A.* in one module; theirs: a.enc.model.*, a.dec.model.*
+            part, domain, rest = key.split(".", 2)
+            return f"{domain.lower()}." + munit_peer_name(f"{part}.{rest}")
+        return munit_peer_name(key)
+    return knobs, peer_name, int(cin), int(cout)
+
+
 # --- loading -----------------------------------------------------------------------------------
 def load_peer(net: torch.nn.Module, state: dict, peer_name, path: Path, what: str) -> None:
     """Every tensor of ours from its peer name, shapes equal, nothing of the file left over."""
@@ -225,7 +292,8 @@ def import_run(files: list[Path], preset: str, out: Path, overrides: list[str], 
     if (out / ckpt.WEIGHTS).exists():
         raise UserError(f"{out} already holds a run; choose another --out")
     states = [read_state(f) for f in files]
-    reader = {"esrgan": rrdb_knobs, "stargan": stargan_knobs}.get(preset, reference_knobs)
+    reader = {"esrgan": rrdb_knobs, "stargan": stargan_knobs, "munit": munit_knobs,
+              "unit": lambda state, path: munit_knobs(state, path, unit=True)}.get(preset, reference_knobs)
     found = [reader(s, f) for s, f in zip(states, files)]
     knobs, _, cin, cout = found[0]
     from ..data import DataMeta
@@ -240,14 +308,20 @@ def import_run(files: list[Path], preset: str, out: Path, overrides: list[str], 
         raise UserError("--domains / --attrs apply to --as stargan")
     if preset == "cyclegan" and found[1][0] != knobs:
         raise UserError(f"{files[0]} and {files[1]} are different networks; CycleGAN's two generators share one design")
-    channels = [f"data.in_channels={cin}", f"data.out_channels={cout}"] if preset == "pix2pix" else []
+    channels = [f"data.in_channels={cin}", f"data.out_channels={cout}"] if preset in ("pix2pix", "munit", "unit") else []
     no_vgg = ["loss.perceptual=0"] if preset == "esrgan" else []  # a training setting: imported runs translate
     cfg = C.load(preset, knobs + channels + no_vgg + list(overrides))
     pipeline = build_pipeline(cfg, meta, training=False)
-    names = ["G_AB", "G_BA"] if preset == "cyclegan" else ["G"]
     what = f"{knobs[0].split('=')[1]} generator"
-    for name, state, (_, peer_name, _, _), path in zip(names, states, found, files):
-        load_peer(pipeline.generators[name], state, peer_name, Path(path), what)
+    if preset == "munit":  # one file, both domains: G_A is its "a", G_B its "b"
+        peer_name, path = found[0][1], Path(files[0])
+        for name, domain in (("G_A", "a"), ("G_B", "b")):
+            mine = {k[2:]: v for k, v in states[0].items() if k.startswith(f"{domain}.")}
+            load_peer(pipeline.generators[name], mine, peer_name, path, f"{what} (domain {domain})")
+    else:
+        names = ["G_AB", "G_BA"] if preset == "cyclegan" else ["G"]
+        for name, state, (_, peer_name, _, _), path in zip(names, states, found, files):
+            load_peer(pipeline.generators[name], state, peer_name, Path(path), what)
     ckpt.save_weights(out / ckpt.WEIGHTS, pipeline, cfg, 0)
     write_text(out / "config.yaml", cfg.to_yaml())
     params = sum(p.numel() for p in pipeline.generators.parameters())

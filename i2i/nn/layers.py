@@ -12,6 +12,26 @@ from torch.nn import functional as F
 
 from .conditional import CONDITIONAL_NORMS, make_conditional_norm
 
+
+class UnbiasedLayerNorm(nn.Module):
+    """The MUNIT/UNIT reference's layer norm: per sample over (C, H, W), divided by the unbiased
+    standard deviation plus eps, then a scale and shift per channel. It differs from
+    GroupNorm(1, C) (`layer`) only in those two details; imported reference weights use it so their
+    outputs are the reference's to float precision."""
+
+    def __init__(self, channels: int, eps: float = 1e-5):
+        super().__init__()
+        self.eps = eps
+        self.gamma = nn.Parameter(torch.ones(channels))
+        self.beta = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        flat = x.flatten(1)
+        shape = (-1,) + (1,) * (x.dim() - 1)
+        x = (x - flat.mean(1).view(shape)) / (flat.std(1).view(shape) + self.eps)
+        return x * self.gamma.view(1, -1, *shape[2:]) + self.beta.view(1, -1, *shape[2:])
+
+
 NORMS = {
     "batch": lambda c: nn.BatchNorm2d(c, affine=True, track_running_stats=True),
     "instance": lambda c: nn.InstanceNorm2d(c, affine=False, track_running_stats=False),
@@ -19,6 +39,10 @@ NORMS = {
     "instance_affine": lambda c: nn.InstanceNorm2d(c, affine=True, track_running_stats=False),
     "layer": lambda c: nn.GroupNorm(1, c),
     "none": lambda c: nn.Identity(),
+    # the MUNIT/UNIT reference's instance norm keeps running statistics and its test script
+    # normalises with them (eval mode); and its layer norm: for its imported weights
+    "instance_running": lambda c: nn.InstanceNorm2d(c, affine=False, track_running_stats=True),
+    "layer_unbiased": UnbiasedLayerNorm,
     **CONDITIONAL_NORMS,
 }
 

@@ -51,12 +51,12 @@ def res_blocks(n: int, dim: int, norm: str, cond_dim: int = 0) -> CondSequential
 class ContentEncoder(nn.Sequential):
     """7x7 conv, `n_down` stride-2 convs (channels doubling), `n_res` residual blocks; instance norm."""
 
-    def __init__(self, in_ch: int, dim: int, n_down: int, n_res: int):
-        layers, d = [conv_block(in_ch, dim, 7, norm="instance")], dim
+    def __init__(self, in_ch: int, dim: int, n_down: int, n_res: int, norm: str = "instance"):
+        layers, d = [conv_block(in_ch, dim, 7, norm=norm)], dim
         for _ in range(n_down):
-            layers.append(conv_block(d, 2 * d, 4, 2, norm="instance"))
+            layers.append(conv_block(d, 2 * d, 4, 2, norm=norm))
             d *= 2
-        super().__init__(*layers, res_blocks(n_res, d, "instance"))
+        super().__init__(*layers, res_blocks(n_res, d, norm))
         self.output_dim = d
 
 
@@ -79,10 +79,11 @@ class Decoder(CondSequential):
     """`n_res` residual blocks (AdaIN for MUNIT, instance norm for UNIT), `n_up` x (nearest x2 +
     5x5 conv + layer norm), 7x7 conv, tanh (none when a residual output adds a base image)."""
 
-    def __init__(self, dim: int, out_ch: int, n_up: int, n_res: int, res_norm: str, final_act: str = "tanh"):
+    def __init__(self, dim: int, out_ch: int, n_up: int, n_res: int, res_norm: str, final_act: str = "tanh",
+                 up_norm: str = "layer"):
         layers, d = [res_blocks(n_res, dim, res_norm, ADAIN if res_norm == "adain" else 0)], dim
         for _ in range(n_up):
-            layers += [nn.Upsample(scale_factor=2, mode="nearest"), conv_block(d, d // 2, 5, norm="layer")]
+            layers += [nn.Upsample(scale_factor=2, mode="nearest"), conv_block(d, d // 2, 5, norm=up_norm)]
             d //= 2
         super().__init__(*layers, conv_block(d, out_ch, 7, act=final_act))
 
@@ -104,14 +105,14 @@ class MUNITGenerator(nn.Module):
     size_multiple = 4
 
     def __init__(self, in_ch: int, out_ch: int, dim: int, n_down: int, n_res: int, style_dim: int, mlp_dim: int,
-                 residual: bool):
+                 residual: bool, content_norm: str = "instance", up_norm: str = "layer"):
         super().__init__()
         self.style_dim, self.residual = style_dim, residual
         self.size_multiple = 2 ** n_down
         self.enc_style = StyleEncoder(in_ch, dim, style_dim)
-        self.enc_content = ContentEncoder(in_ch, dim, n_down, n_res)
+        self.enc_content = ContentEncoder(in_ch, dim, n_down, n_res, content_norm)
         self.dec = Decoder(self.enc_content.output_dim, out_ch, n_down, n_res, "adain",
-                           "none" if residual else "tanh")
+                           "none" if residual else "tanh", up_norm)
         self.mlp = MLP(style_dim, adain_parameter_count(self.dec), mlp_dim)
 
     @property
@@ -138,17 +139,19 @@ class UNITPair(nn.Module):
     both domains (the paper's shared latent space; the reference's master branch shares none),
     so they are stored once."""
 
-    def __init__(self, in_ch: int, out_ch: int, dim: int, n_down: int, n_res: int, shared: int, residual: bool):
+    def __init__(self, in_ch: int, out_ch: int, dim: int, n_down: int, n_res: int, shared: int, residual: bool,
+                 norm: str = "instance", up_norm: str = "layer"):
         super().__init__()
         if not 0 <= shared <= n_res:
             raise ValueError(f"shared_blocks must be in 0..{n_res} (the residual blocks per encoder/decoder)")
         self.residual = residual
         self.size_multiple = 2 ** n_down
         act = "none" if residual else "tanh"
-        self.enc = nn.ModuleDict({k: ContentEncoder(c, dim, n_down, n_res - shared) for k, c in (("A", in_ch), ("B", out_ch))})
+        self.enc = nn.ModuleDict({k: ContentEncoder(c, dim, n_down, n_res - shared, norm)
+                                  for k, c in (("A", in_ch), ("B", out_ch))})
         d = self.enc["A"].output_dim
-        self.shared_enc, self.shared_dec = res_blocks(shared, d, "instance"), res_blocks(shared, d, "instance")
-        self.dec = nn.ModuleDict({k: Decoder(d, c, n_down, n_res - shared, "instance", act)
+        self.shared_enc, self.shared_dec = res_blocks(shared, d, norm), res_blocks(shared, d, norm)
+        self.dec = nn.ModuleDict({k: Decoder(d, c, n_down, n_res - shared, norm, act, up_norm)
                                   for k, c in (("A", in_ch), ("B", out_ch))})
 
     @property
@@ -175,13 +178,20 @@ class UNITPair(nn.Module):
 
 @GENERATORS.register("munit")
 def munit_generator(in_ch: int = 3, out_ch: int = 3, ngf: int = 64, num_downs: int = 0, num_blocks: int = 0,
-                    style_dim: int = 8, mlp_dim: int = 256, residual: bool = False) -> MUNITGenerator:
-    """num_downs 0 = the paper's 2, num_blocks 0 = its 4."""
-    return MUNITGenerator(in_ch, out_ch, ngf, num_downs or 2, num_blocks or 4, style_dim, mlp_dim, residual)
+                    style_dim: int = 8, mlp_dim: int = 256, residual: bool = False, content_norm: str = "instance",
+                    up_norm: str = "layer") -> MUNITGenerator:
+    """num_downs 0 = the paper's 2, num_blocks 0 = its 4. `content_norm`: the content encoder's;
+    `up_norm`: the decoder's upsampling blocks' (imported reference weights: instance_running,
+    layer_unbiased)."""
+    return MUNITGenerator(in_ch, out_ch, ngf, num_downs or 2, num_blocks or 4, style_dim, mlp_dim, residual,
+                          content_norm, up_norm)
 
 
 @GENERATORS.register("unit")
 def unit_generator(in_ch: int = 3, out_ch: int = 3, ngf: int = 64, num_downs: int = 0, num_blocks: int = 0,
-                   shared_blocks: int = 0, residual: bool = False) -> UNITPair:
-    """num_downs 0 = the paper's 2, num_blocks 0 = its 4; shared_blocks 0 = the reference's master."""
-    return UNITPair(in_ch, out_ch, ngf, num_downs or 2, num_blocks or 4, shared_blocks, residual)
+                   shared_blocks: int = 0, residual: bool = False, content_norm: str = "instance",
+                   up_norm: str = "layer") -> UNITPair:
+    """num_downs 0 = the paper's 2, num_blocks 0 = its 4; shared_blocks 0 = the reference's master.
+    `content_norm`: the encoders' and decoders' instance norms; `up_norm`: the upsampling blocks'."""
+    return UNITPair(in_ch, out_ch, ngf, num_downs or 2, num_blocks or 4, shared_blocks, residual, content_norm,
+                    up_norm)
