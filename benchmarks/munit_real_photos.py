@@ -164,7 +164,7 @@ def main(argv=None) -> int:
     ap.add_argument("--train-minutes", type=float, default=20.0, help="per pipeline, both settings side by side")
     ap.add_argument("--iters", type=int, help="steps per run; skips the timing probe")
     ap.add_argument("--batch-size", type=int, default=4)
-    ap.add_argument("--settings", default=",".join(SETTINGS), help="comma-separated: paper, do-no-harm")
+    ap.add_argument("--settings", default=",".join(SETTINGS), help="comma-separated: paper, do-no-harm (default both)")
     ap.add_argument("--quick", action="store_true", help="smoke test: 2 steps per run")
     ap.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
     a = ap.parse_args(argv)
