@@ -368,6 +368,7 @@ def translate_main(argv=None) -> int:
     from .data.io import read_image, write_image
     from .errors import UserError
     from .inference import Translator
+    from .inference.translator import out_of_memory
 
     a = translate_parser().parse_args(argv)
     if a.batch_size < 1:
@@ -424,7 +425,7 @@ def translate_main(argv=None) -> int:
             try:
                 outputs = translators[suffix].translate_images(images, request, tile, a.tile_overlap)
             except (RuntimeError, MemoryError) as e:
-                if not isinstance(e, MemoryError) and "memory" not in str(e).lower():
+                if not out_of_memory(e):
                     raise
                 h, w = images[0].rgb.shape[:2]
                 fix = f"use a smaller --tile (now {tile})" if tile else "use --tile 256 to run it in blended tiles"

@@ -28,6 +28,12 @@ from .tiling import tiled
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # BT.601
 
 
+def out_of_memory(error: Exception) -> bool:
+    """Whether a translation failed for lack of memory (torch's RuntimeError says so; the ONNX
+    backend raises MemoryError): callers answer with a smaller tile, anything else is a bug."""
+    return isinstance(error, MemoryError) or (isinstance(error, RuntimeError) and "memory" in str(error).lower())
+
+
 def instance_path(label_path: Path) -> Path:
     """The instance map of DIR/labels/SUB/NAME.png: DIR/instances/SUB/NAME.* (the dataset's layout;
     the nearest folder named labels above the map decides DIR)."""

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ..data.io import ImageData, image_size, to_numpy, write_image
 from ..errors import UserError, one_line
+from ..inference.translator import out_of_memory
 from .gallery import thumbnail
 
 log = logging.getLogger("i2i.serve")
@@ -125,6 +126,12 @@ class JobBoard:
         thumbnail(rgb, path, PREVIEW)
         return self.url(job, path)
 
+    def output(self, job: Job, label: str, full: Path, res: ImageData, preview: str) -> dict:
+        """Write one output at full resolution and bit depth, with its preview; its entry for the page."""
+        write_image(full, res.rgb, res.alpha, res.bits, res.icc)
+        return {"label": label, "file": full.name, "url": self.url(job, full),
+                "preview": self.picture(job, res.rgb, preview), "size": list(res.rgb.shape[1::-1]), "bits": res.bits}
+
     def url(self, job: Job, path: Path) -> str:
         return f"/files/{job.id}/{path.relative_to(job.folder).as_posix()}"
 
@@ -151,15 +158,12 @@ class JobBoard:
                 try:
                     res: ImageData = translator.translate_images([img], request, tile, 16, progress)[0]
                 except (RuntimeError, MemoryError) as e:
-                    if not isinstance(e, MemoryError) and "memory" not in str(e).lower():
+                    if not out_of_memory(e):
                         raise
                     raise UserError(f"out of memory on {up.name}: choose a smaller tile size") from None
                 name = f"{Path(safe_name(up.name)).stem}{suffix}.png"
-                full = job.folder / "out" / f"{k:03d}" / name
-                write_image(full, res.rgb, res.alpha, res.bits, res.icc)
-                entry["outputs"].append({"label": suffix.lstrip("_") or "output", "file": name,
-                                         "url": self.url(job, full), "preview": self.picture(job, res.rgb, f"{stem}{suffix}"),
-                                         "size": list(res.rgb.shape[1::-1]), "bits": res.bits})
+                entry["outputs"].append(self.output(job, suffix.lstrip("_") or "output", job.folder / "out" / f"{k:03d}"
+                                                    / name, res, f"{stem}{suffix}"))
                 done += 1
                 job.progress = done / steps
 
@@ -170,11 +174,7 @@ class JobBoard:
         job.results.append(entry)
         images = draw(translator.pipeline, request, n, batch_size=16)
         for k, t in enumerate(images):
-            rgb = to_numpy(t)
-            name = f"sample_{k:05d}.png"
-            full = job.folder / "out" / name
-            write_image(full, rgb)
-            entry["outputs"].append({"label": f"seed {request.seed + k}", "file": name, "url": self.url(job, full),
-                                     "preview": self.picture(job, rgb, f"sample_{k:05d}"),
-                                     "size": list(rgb.shape[1::-1]), "bits": 8})
+            res = ImageData(to_numpy(t), None, 8, None)
+            entry["outputs"].append(self.output(job, f"seed {request.seed + k}", job.folder / "out" / f"sample_{k:05d}.png",
+                                                res, f"sample_{k:05d}"))
             job.progress = (k + 1) / n
