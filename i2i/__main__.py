@@ -167,7 +167,7 @@ SUMMARIES = {
     "info": "what a run is: pipeline, step, parameters per network, EMA, data, and its translate.py options",
     "sample": "images from noise with a GAN run (dcgan, cgan, acgan, infogan): seeded, per class (--class), --grid",
     "export": "a run's inference under one condition as an ONNX graph (dynamic size), checked in onnxruntime",
-    "import": "weights trained elsewhere (pix2pix/CycleGAN reference, ESRGAN, Real-ESRGAN, StarGAN) -> an i2i run",
+    "import": "weights trained elsewhere (pix2pix/CycleGAN reference, ESRGAN, Real-ESRGAN, BasicSR SRResNet/SRGAN, StarGAN, MUNIT, UNIT) -> an i2i run",
     "serve": "a local web page: drop images, pick domain / styles / class, see and download the outputs",
 }
 

@@ -49,7 +49,7 @@ class GeneratorConfig:
     num_downs: int = 0             # downsamplings (U-Net, MUNIT/UNIT, pix2pixHD); 0 = the name's default
     pixel_unshuffle: bool = False  # RRDB: pixel-unshuffle the input so the body runs at 1/4 of the output
                                    # size (Real-ESRGAN's x2; x1 always does)
-    unit_range: bool = False       # RRDB: the weights expect [0, 1] images (ESRGAN's and BasicSR's releases,
+    unit_range: bool = False       # RRDB, MSRResNet: the weights expect [0, 1] images (ESRGAN's and BasicSR's releases,
                                    # imported with python -m i2i import); i2i's [-1, 1] is mapped in and out
     style_dim: int = 8             # MUNIT: style code size
     mlp_dim: int = 256             # MUNIT: width of the style -> AdaIN parameters MLP

@@ -87,7 +87,7 @@ def test_every_builder_declares_its_parameters(registry):
 
 
 def test_generators_upscale_iff_they_take_scale():
-    with pytest.raises(UserError, match="does not upscale; for data.scale=4 use one of: rrdb, srresnet"):
+    with pytest.raises(UserError, match="does not upscale; for data.scale=4 use one of: msrresnet, rrdb, srresnet"):
         build_generator(GeneratorConfig(name="resnet"), 3, 3, scale=4)
 
 

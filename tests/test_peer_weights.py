@@ -143,6 +143,41 @@ class RefRRDBNet(nn.Module):
         return self.conv_last(self.lrelu(self.conv_hr(feat)))
 
 
+# --- BasicSR's MSRResNet (basicsr/archs/srresnet_arch.py), re-stated ----------------------------
+class RefResidualBlockNoBN(nn.Module):
+    def __init__(self, nf):
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(nf, nf, 3, 1, 1), nn.Conv2d(nf, nf, 3, 1, 1)
+
+    def forward(self, x):
+        return x + self.conv2(F.relu(self.conv1(x)))
+
+
+class RefMSRResNet(nn.Module):
+    def __init__(self, nf=8, nb=2, upscale=4):
+        super().__init__()
+        self.upscale = upscale
+        self.conv_first = nn.Conv2d(3, nf, 3, 1, 1)
+        self.body = nn.Sequential(*(RefResidualBlockNoBN(nf) for _ in range(nb)))
+        if upscale == 4:
+            self.upconv1, self.upconv2 = nn.Conv2d(nf, nf * 4, 3, 1, 1), nn.Conv2d(nf, nf * 4, 3, 1, 1)
+            self.pixel_shuffle = nn.PixelShuffle(2)
+        else:
+            self.upconv1 = nn.Conv2d(nf, nf * upscale * upscale, 3, 1, 1)
+            self.pixel_shuffle = nn.PixelShuffle(upscale)
+        self.conv_hr, self.conv_last = nn.Conv2d(nf, nf, 3, 1, 1), nn.Conv2d(nf, 3, 3, 1, 1)
+        self.lrelu = nn.LeakyReLU(0.1, True)
+
+    def forward(self, x):  # x in [0, 1]
+        feat = self.lrelu(self.conv_first(x))
+        out = self.body(feat)
+        out = self.lrelu(self.pixel_shuffle(self.upconv1(out)))
+        if self.upscale == 4:
+            out = self.lrelu(self.pixel_shuffle(self.upconv2(out)))
+        out = self.conv_last(self.lrelu(self.conv_hr(out)))
+        return out + F.interpolate(x, scale_factor=self.upscale, mode="bilinear", align_corners=False)
+
+
 def randomised(net: nn.Module) -> nn.Module:
     """Random values everywhere, batch-norm statistics included (a trained file has them)."""
     torch.manual_seed(0)
@@ -232,6 +267,25 @@ def test_esrgan_and_real_esrgan(tmp_path, naming, scale):
     with torch.no_grad():
         want = ref(x) * 2 - 1           # the peer works on [0, 1]; i2i hands [-1, 1] in and out
         assert torch.allclose(tr.translate_tensor(x * 2 - 1), want, atol=1e-5)
+
+
+@pytest.mark.parametrize("scale", [4, 3, 2])
+def test_basicsr_srresnet_and_srgan(tmp_path, scale):
+    """BasicSR's MSRResNet_x4 / MSRGAN_x4 releases ({"params": ...}), and its x2 / x3 variants."""
+    ref = randomised(RefMSRResNet(upscale=scale))
+    tr = imported(tmp_path, [{"params": ref.state_dict()}], "srgan")
+    g = tr.cfg.model.generator
+    assert (tr.scale, g.name, g.ngf, g.num_blocks, g.unit_range) == (scale, "msrresnet", 8, 2, True)
+    x = torch.rand(1, 3, 10, 14)
+    with torch.no_grad():
+        assert torch.allclose(tr.translate_tensor(x * 2 - 1), ref(x) * 2 - 1, atol=1e-5)
+
+
+def test_an_srresnet_of_the_paper_is_not_taken_for_basicsr(tmp_path):
+    """SRGAN's paper layout (a 9x9 head, batch norm) is not BasicSR's: one line naming what is missing."""
+    torch.save({"conv_first.weight": torch.zeros(8, 3, 9, 9)}, tmp_path / "g.pth")
+    with pytest.raises(UserError, match=r"g.pth: not BasicSR's SRResNet / SRGAN generator .*first key: conv_first"):
+        import_run([tmp_path / "g.pth"], "srgan", tmp_path / "run", [])
 
 
 def test_rrdb_growth_other_than_half_the_width_is_named(tmp_path):

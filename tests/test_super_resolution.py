@@ -82,6 +82,18 @@ def test_srresnet_with_and_without_batch_norm():
     assert len(bn.blocks) == 3
 
 
+def test_msrresnet_is_basicsr_size_and_starts_at_its_bilinear_base():
+    g = build_generator(GeneratorConfig(name="msrresnet"), 3, 3, "default", scale=4)
+    assert count_parameters(g) == 1_517_571  # BasicSR's MSRResNet_x4 (nf 64, 16 blocks)
+    tiny = build_generator(GeneratorConfig(name="msrresnet", ngf=8, num_blocks=1, residual=True), 3, 3, "default",
+                           scale=3)
+    x = torch.rand(1, 3, 10, 14) * 2 - 1
+    with torch.no_grad():
+        want = torch.nn.functional.interpolate(x, scale_factor=3, mode="bilinear", align_corners=False)
+        assert torch.equal(tiny(x), want)  # residual: the output conv starts at zero (do no harm)
+        assert not torch.equal(g(x), torch.nn.functional.interpolate(x, scale_factor=4, mode="bilinear"))
+
+
 def test_non_sr_generator_refuses_a_scale():
     with pytest.raises(UserError, match="does not upscale.*rrdb, srresnet"):
         build_generator(GeneratorConfig(name="unet_128"), 3, 3, scale=4)

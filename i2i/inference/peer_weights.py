@@ -9,6 +9,9 @@ Supported, by the peers' own key names (read from their code, mapped here name b
     and BasicSR / Real-ESRGAN (`body.N.rdb1.conv1`; `params_ema` preferred to `params`), x4 and the
     pixel-unshuffled x2plus, as `--as esrgan`. Their networks see [0, 1] images: the imported run
     sets `model.generator.unit_range` so i2i's [-1, 1] is mapped in and out;
+  * BasicSR's SRResNet and SRGAN (`MSRResNet_x4`, `MSRGAN_x4`: `conv_first`, `body.N.conv1`,
+    `upconv1`, `conv_hr`; x2, x3, x4), its modified SRResNet, as `--as srgan`: the run's generator is
+    `msrresnet` (nn/generators/msrresnet.py) with its bilinear base, on [0, 1] like ESRGAN's;
   * the official StarGAN (yunjey/stargan): `200000-G.ckpt` (`main.N`, `main.N.main.M`), as
     `--as stargan` with the domain names (`--domains`, one-hot) or attribute names (`--attrs`,
     CelebA's multi-label) in the order it was trained with;
@@ -33,7 +36,7 @@ import torch
 
 from ..errors import UserError
 
-PRESETS = ("pix2pix", "cyclegan", "esrgan", "stargan", "munit", "unit")
+PRESETS = ("pix2pix", "cyclegan", "esrgan", "srgan", "stargan", "munit", "unit")
 UNUSED_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")  # instance norms' (see below)
 
 
@@ -152,8 +155,9 @@ RRDB_NAMES = {  # naming: (our top-level conv -> theirs, dense conv pattern, fir
 def rrdb_knobs(state: dict, path: Path) -> tuple[list[str], callable, int, int]:
     naming = next((n for n, (_, _, probe) in RRDB_NAMES.items() if probe in state), None)
     if naming is None:
+        hint = "; it looks like BasicSR's SRResNet / SRGAN: --as srgan" if "body.0.conv1.weight" in state else ""
         raise UserError(f"{path}: not an ESRGAN / Real-ESRGAN RRDBNet (no body.0.rdb1.conv1, RRDB_trunk.0.RDB1.conv1 "
-                        f"or model.1.sub.0.RDB1.conv1.0); first key: {next(iter(state))}")
+                        f"or model.1.sub.0.RDB1.conv1.0); first key: {next(iter(state))}{hint}")
     top, dense, _ = RRDB_NAMES[naming]
     blocks = len(indices(state, re.escape(dense.split("{i}")[0]) + r"(\d+)\."))
     if naming == "esrgan-old":
@@ -177,6 +181,31 @@ def rrdb_knobs(state: dict, path: Path) -> tuple[list[str], callable, int, int]:
         layer, _, param = key.rpartition(".")
         return f"{top.get(layer, layer)}.{param}"
     return knobs, peer_name, 3, int(state[f"{top.get('conv_last', 'conv_last')}.weight"].shape[0])
+
+
+# --- BasicSR's MSRResNet (SRResNet / SRGAN releases) -----------------------------------------------
+def msrresnet_knobs(state: dict, path: Path) -> tuple[list[str], callable, int, int]:
+    if "conv_first.weight" not in state or "body.0.conv1.weight" not in state or "upconv1.weight" not in state:
+        raise UserError(f"{path}: not BasicSR's SRResNet / SRGAN generator (MSRResNet: no conv_first, body.0.conv1 "
+                        f"and upconv1); first key: {next(iter(state))}")
+    first = state["conv_first.weight"]
+    nf, cin = int(first.shape[0]), int(first.shape[1])
+    # x4 is two x2 pixel-shuffle stages (upconv1, upconv2); x2 / x3 one stage of nf * scale^2 channels
+    scale = 4 if "upconv2.weight" in state else {4 * nf: 2, 9 * nf: 3}.get(int(state["upconv1.weight"].shape[0]))
+    if scale is None:
+        raise UserError(f"{path}: upconv1 gives {state['upconv1.weight'].shape[0]} channels from {nf}; "
+                        f"MSRResNet's x2 / x3 stage gives {4 * nf} / {9 * nf}")
+    blocks = len(indices(state, r"body\.(\d+)\.conv1\."))
+    knobs = ["model.generator.name=msrresnet", f"model.generator.ngf={nf}", f"model.generator.num_blocks={blocks}",
+             "model.generator.unit_range=true", "model.generator.residual=true", f"data.scale={scale}",
+             "model.generator.norm=batch", "model.generator.upsample=transpose"]  # the srgan preset's SRResNet
+    # knobs back to the schema's defaults: MSRResNet takes neither
+    ups = {f"ups.{i}.0": f"upconv{i + 1}" for i in range(2)}
+
+    def peer_name(key: str) -> str:
+        layer, _, param = key.rpartition(".")
+        return f"{ups.get(layer, layer)}.{param}"
+    return knobs, peer_name, cin, int(state["conv_last.weight"].shape[0])
 
 
 # --- the official StarGAN --------------------------------------------------------------------------
@@ -292,7 +321,7 @@ def import_run(files: list[Path], preset: str, out: Path, overrides: list[str], 
     if (out / ckpt.WEIGHTS).exists():
         raise UserError(f"{out} already holds a run; choose another --out")
     states = [read_state(f) for f in files]
-    reader = {"esrgan": rrdb_knobs, "stargan": stargan_knobs, "munit": munit_knobs,
+    reader = {"esrgan": rrdb_knobs, "srgan": msrresnet_knobs, "stargan": stargan_knobs, "munit": munit_knobs,
               "unit": lambda state, path: munit_knobs(state, path, unit=True)}.get(preset, reference_knobs)
     found = [reader(s, f) for s, f in zip(states, files)]
     knobs, _, cin, cout = found[0]
@@ -309,7 +338,7 @@ def import_run(files: list[Path], preset: str, out: Path, overrides: list[str], 
     if preset == "cyclegan" and found[1][0] != knobs:
         raise UserError(f"{files[0]} and {files[1]} are different networks; CycleGAN's two generators share one design")
     channels = [f"data.in_channels={cin}", f"data.out_channels={cout}"] if preset in ("pix2pix", "munit", "unit") else []
-    no_vgg = ["loss.perceptual=0"] if preset == "esrgan" else []  # a training setting: imported runs translate
+    no_vgg = ["loss.perceptual=0"] if preset in ("esrgan", "srgan") else []  # a training setting: imported runs translate
     cfg = C.load(preset, knobs + channels + no_vgg + list(overrides))
     pipeline = build_pipeline(cfg, meta, training=False)
     what = f"{knobs[0].split('=')[1]} generator"

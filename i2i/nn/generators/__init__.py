@@ -1,1 +1,1 @@
-from . import unet, resnet, rrdb, srresnet, stargan, munit, dcgan, sngan, spade, pix2pixhd  # noqa: F401  (register)
+from . import unet, resnet, rrdb, srresnet, msrresnet, stargan, munit, dcgan, sngan, spade, pix2pixhd  # noqa: F401  (register)
