@@ -137,7 +137,8 @@ def import_main(argv=None) -> int:
         "latest_net_G.pth (U-Net or ResNet; --as pix2pix, or G_A G_B --as cyclegan), ESRGAN's RRDB_ESRGAN_x4.pth "
         "and Real-ESRGAN's RealESRGAN_x4plus.pth / x2plus (--as esrgan), the official StarGAN's 200000-G.ckpt "
         "(--as stargan --attrs/--domains), the official MUNIT / UNIT gen_NNNNNNNN.pt (--as munit / --as unit; "
-        "both domains in one file). Read with torch.load(weights_only=True): "
+        "both domains in one file), BasicSR's MSRResNet_x4 / MSRGAN_x4 (--as srgan), the official SPADE's "
+        "latest_net_G.pth (--as spade --label-nc N [--dont-care] [--instances]). Read with torch.load(weights_only=True): "
         "no code in the file is ever run."))
     p.add_argument("items", nargs="+", metavar="FILE|KEY=VALUE", help="the weights file(s), then any config "
                    "overrides (e.g. data.in_channels=1)")
@@ -147,10 +148,16 @@ def import_main(argv=None) -> int:
     names.add_argument("--domains", metavar="A,B,...", help="--as stargan: the domains, in the file's order (one-hot)")
     names.add_argument("--attrs", metavar="NAME,...", help="--as stargan: the attributes, in the file's order (CelebA: "
                        "Black_Hair,Blond_Hair,Brown_Hair,Male,Young)")
+    p.add_argument("--label-nc", type=int, default=0, metavar="N", help="--as spade: the label classes it was trained on "
+                   "(ade20k 150, coco 182, cityscapes 35)")
+    p.add_argument("--dont-care", action="store_true", help="--as spade: it has a don't-care channel (255 in the maps; "
+                   "ade20k, coco)")
+    p.add_argument("--instances", action="store_true", help="--as spade: it takes instance maps (coco, cityscapes)")
     a = p.parse_args(argv)
     files = [Path(i) for i in a.items if "=" not in i]
     split = (lambda text: [n.strip() for n in text.split(",") if n.strip()] if text else [])
-    print(import_run(files, a.preset, Path(a.out), [i for i in a.items if "=" in i], split(a.domains), split(a.attrs)))
+    print(import_run(files, a.preset, Path(a.out), [i for i in a.items if "=" in i], split(a.domains), split(a.attrs),
+                     a.label_nc, a.dont_care, a.instances))
     return 0
 
 
@@ -167,7 +174,7 @@ SUMMARIES = {
     "info": "what a run is: pipeline, step, parameters per network, EMA, data, and its translate.py options",
     "sample": "images from noise with a GAN run (dcgan, cgan, acgan, infogan): seeded, per class (--class), --grid",
     "export": "a run's inference under one condition as an ONNX graph (dynamic size), checked in onnxruntime",
-    "import": "weights trained elsewhere (pix2pix/CycleGAN reference, ESRGAN, Real-ESRGAN, BasicSR SRResNet/SRGAN, StarGAN, MUNIT, UNIT) -> an i2i run",
+    "import": "weights trained elsewhere (pix2pix/CycleGAN reference, ESRGAN, Real-ESRGAN, BasicSR SRResNet/SRGAN, StarGAN, MUNIT, UNIT, SPADE) -> an i2i run",
     "serve": "a local web page: drop images, pick domain / styles / class, see and download the outputs",
 }
 

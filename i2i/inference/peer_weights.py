@@ -22,6 +22,12 @@ Supported, by the peers' own key names (read from their code, mapped here name b
     divides by the unbiased deviation: the run gets `content_norm=instance_running` and
     `up_norm=layer_unbiased` so its outputs are the reference's (reflect padding and ReLU, as in
     every published config).
+  * the official SPADE (NVlabs/SPADE): `latest_net_G.pth` of its label-map generators (the released
+    ade20k / coco / cityscapes models; `fc` a conv), as `--as spade` with `--label-nc N` and
+    `--dont-care` / `--instances` as it was trained (the file's input channels must add up). Its
+    spectral norms (`weight_orig`, `weight_u`, `weight_v`) become PyTorch's parametrized ones, its
+    SPADE layers (`param_free_norm`, `mlp_shared`, `mlp_gamma`, `mlp_beta`) ours, sync batch norm
+    plain batch norm with the same running statistics.
 
 Files are read with `torch.load(weights_only=True)`: tensors only, no code is ever unpickled.
 Every one of our generator's tensors must be found under its peer name with the same shape, and
@@ -36,7 +42,7 @@ import torch
 
 from ..errors import UserError
 
-PRESETS = ("pix2pix", "cyclegan", "esrgan", "srgan", "stargan", "munit", "unit")
+PRESETS = ("pix2pix", "cyclegan", "esrgan", "srgan", "stargan", "munit", "unit", "spade")
 UNUSED_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")  # instance norms' (see below)
 
 
@@ -285,6 +291,44 @@ def munit_knobs(state: dict, path: Path, unit: bool = False) -> tuple[list[str],
     return knobs, peer_name, int(cin), int(cout)
 
 
+# --- the official SPADE ---------------------------------------------------------------------------
+SPADE_PARTS = {".norm.": ".param_free_norm.", ".shared.": ".mlp_shared.", ".gamma.": ".mlp_gamma.",
+               ".beta.": ".mlp_beta."}
+SPECTRAL = {".parametrizations.weight.original": ".weight_orig", ".parametrizations.weight.0._u": ".weight_u",
+            ".parametrizations.weight.0._v": ".weight_v"}
+
+
+def spade_peer_name(key: str) -> str:
+    for ours, theirs in {**SPECTRAL, **SPADE_PARTS}.items():
+        key = key.replace(ours, theirs)
+    return key
+
+
+def spade_knobs(state: dict, path: Path) -> tuple[list[str], callable, int, int]:
+    if "fc.weight" not in state or "head_0.norm_0.mlp_shared.0.weight" not in state:
+        raise UserError(f"{path}: not the official SPADE generator (no fc and head_0.norm_0.mlp_shared); first key: "
+                        f"{next(iter(state))}")
+    if state["fc.weight"].dim() != 4:
+        raise UserError(f"{path}: a SPADE generator trained with --use_vae (fc is linear): its style encoder "
+                        f"(latest_net_E.pth) does not import yet; the released label-map models (fc a conv) do")
+    if "head_0.conv_0.weight_orig" not in state:
+        raise UserError(f"{path}: a SPADE generator without spectral norm (no head_0.conv_0.weight_orig); "
+                        f"i2i's SPADE blocks have it (the published norm_G spectralspadesyncbatch3x3)")
+    hidden, label_channels, kernel = state["head_0.norm_0.mlp_shared.0.weight"].shape[:3]
+    if kernel != 3:
+        raise UserError(f"{path}: SPADE layers with {kernel}x{kernel} convs; i2i's are 3x3 (spade...3x3)")
+    nf = int(state["fc.weight"].shape[0]) // 16
+    batch = "head_0.norm_0.param_free_norm.running_mean" in state
+    knobs = ["model.generator.name=spade", f"model.generator.ngf={nf}", f"model.generator.spade_hidden={hidden}",
+             f"model.generator.norm={'spade_batch' if batch else 'spade_instance'}", "model.generator.style_encoder=false",
+             "model.generator.residual=false"] + \
+        (["model.generator.upsampling_layers=most"] if "up_4.conv_0.weight_orig" in state else [])
+    if batch:  # files from PyTorch before 0.4.1 lack the counter, which eval never reads
+        for k in [k for k in state if k.endswith(".param_free_norm.running_mean")]:
+            state.setdefault(k.replace("running_mean", "num_batches_tracked"), torch.tensor(0))
+    return knobs, spade_peer_name, int(label_channels), int(state["conv_img.weight"].shape[0])
+
+
 # --- loading -----------------------------------------------------------------------------------
 def load_peer(net: torch.nn.Module, state: dict, peer_name, path: Path, what: str) -> None:
     """Every tensor of ours from its peer name, shapes equal, nothing of the file left over."""
@@ -303,9 +347,10 @@ def load_peer(net: torch.nn.Module, state: dict, peer_name, path: Path, what: st
 
 
 def import_run(files: list[Path], preset: str, out: Path, overrides: list[str], domains: list[str] = (),
-               attrs: list[str] = ()) -> str:
+               attrs: list[str] = (), label_nc: int = 0, dont_care: bool = False, instances: bool = False) -> str:
     """Build the run in `out` (weights/latest.safetensors + config.yaml); returns a summary line.
-    StarGAN: `domains` (one-hot targets) or `attrs` (multi-label), in the file's order."""
+    StarGAN: `domains` (one-hot targets) or `attrs` (multi-label), in the file's order. SPADE:
+    `label_nc` classes, + a don't-care channel, + an instance-boundary channel."""
     from .. import config as C
     from ..engine import checkpoint as ckpt
     from ..files import write_text
@@ -321,7 +366,7 @@ def import_run(files: list[Path], preset: str, out: Path, overrides: list[str], 
     if (out / ckpt.WEIGHTS).exists():
         raise UserError(f"{out} already holds a run; choose another --out")
     states = [read_state(f) for f in files]
-    reader = {"esrgan": rrdb_knobs, "srgan": msrresnet_knobs, "stargan": stargan_knobs, "munit": munit_knobs,
+    reader = {"esrgan": rrdb_knobs, "srgan": msrresnet_knobs, "spade": spade_knobs, "stargan": stargan_knobs, "munit": munit_knobs,
               "unit": lambda state, path: munit_knobs(state, path, unit=True)}.get(preset, reference_knobs)
     found = [reader(s, f) for s, f in zip(states, files)]
     knobs, _, cin, cout = found[0]
@@ -335,10 +380,20 @@ def import_run(files: list[Path], preset: str, out: Path, overrides: list[str], 
         meta = DataMeta(domains=tuple(domains)) if domains else DataMeta(attrs=tuple(attrs))
     elif domains or attrs:
         raise UserError("--domains / --attrs apply to --as stargan")
+    if preset == "spade":
+        from ..data.label_maps import semantic_channels
+        if semantic_channels(label_nc, dont_care, instances) != cin or label_nc < 1:
+            raise UserError(f"{files[0]} takes {cin} label channels: give --label-nc N and --dont-care / --instances "
+                            f"as it was trained, adding up to {cin} (SPADE's ade20k: --label-nc 150 --dont-care; coco: "
+                            f"--label-nc 182 --dont-care --instances; cityscapes: --label-nc 35 --instances)")
+        meta = DataMeta(label_classes=label_nc, label_dont_care=dont_care, label_instances=instances)
+    elif label_nc or dont_care or instances:
+        raise UserError("--label-nc / --dont-care / --instances apply to --as spade")
     if preset == "cyclegan" and found[1][0] != knobs:
         raise UserError(f"{files[0]} and {files[1]} are different networks; CycleGAN's two generators share one design")
-    channels = [f"data.in_channels={cin}", f"data.out_channels={cout}"] if preset in ("pix2pix", "munit", "unit") else []
-    no_vgg = ["loss.perceptual=0"] if preset in ("esrgan", "srgan") else []  # a training setting: imported runs translate
+    channels = [f"data.in_channels={cin}", f"data.out_channels={cout}"] if preset in ("pix2pix", "munit", "unit") else \
+        [f"data.label_nc={label_nc}", f"data.out_channels={cout}"] if preset == "spade" else []
+    no_vgg = ["loss.perceptual=0"] if preset in ("esrgan", "srgan", "spade") else []  # a training setting: imported runs translate
     cfg = C.load(preset, knobs + channels + no_vgg + list(overrides))
     pipeline = build_pipeline(cfg, meta, training=False)
     what = f"{knobs[0].split('=')[1]} generator"
