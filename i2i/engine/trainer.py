@@ -122,7 +122,11 @@ class Trainer:
         t = self.cfg.train
         if t.optimizer == "rmsprop":
             return torch.optim.RMSprop(params, lr=lr, weight_decay=t.weight_decay)
-        return torch.optim.Adam(params, lr=lr, betas=(beta1, beta2), weight_decay=t.weight_decay)
+        params = list(params)
+        # the fused kernel updates each tensor in one pass instead of ~8 (measured on 2 CPU cores:
+        # pix2pix unet_128 batch 4 steps ~20 % faster, the same update up to rounding)
+        fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params)
+        return torch.optim.Adam(params, lr=lr, betas=(beta1, beta2), weight_decay=t.weight_decay, fused=fused)
 
     def _check_networks_fit(self, size: int) -> None:
         """One forward pass of each network on a blank crop (eval mode: no statistics, RNG or

@@ -26,6 +26,23 @@ WEIGHT_KEYS = ("gan", "l1", "mse", "cycle", "identity", "perceptual", "feature_m
                "reconstruction", "style", "content", "kl", "cycle_kl", "info_categorical", "info_continuous", "fake_classification")
 
 
+def judges_each_image_alone(D: nn.Module) -> bool:
+    """No layer mixes the images of a batch or changes between calls: no batch norm (batch
+    statistics), no spectral norm (one power iteration per call), no dropout (its masks)."""
+    from torch.nn.modules.batchnorm import _BatchNorm
+    from torch.nn.utils import parametrize
+    return not any(isinstance(m, (_BatchNorm, nn.Dropout)) or parametrize.is_parametrized(m) for m in D.modules())
+
+
+def split_batch(out, n: int):
+    """D's output for a concatenated batch (a tensor, or nested lists of them: scales and
+    features) -> (its first n images' output, the rest's), with the same nesting."""
+    if torch.is_tensor(out):
+        return out[:n], out[n:]
+    halves = [split_batch(o, n) for o in out]
+    return type(out)(h[0] for h in halves), type(out)(h[1] for h in halves)
+
+
 @dataclass(frozen=True)
 class Request:
     """What a user asked for at inference; `condition()` turns it into tensors once per image."""
@@ -147,9 +164,15 @@ class Pipeline(nn.Module):
         return terms
 
     def discriminator_terms(self, name: str, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> dict:
-        """D's adversarial terms on one real and one fake batch, plus its penalties."""
+        """D's adversarial terms on one real and one fake batch, plus its penalties. A D that
+        judges each image on its own sees both batches in one call: the same outputs, and on
+        2 CPU cores a PatchGAN ran ~1.4x faster per image at batch 2 than twice at batch 1."""
         fake = fake.detach()
-        return {**self.adversarial_d_terms(name, D(real), D(fake)), **self.penalty_terms(name, D, real, fake)}
+        if real.shape == fake.shape and judges_each_image_alone(D):
+            out_real, out_fake = split_batch(D(torch.cat([real, fake])), real.size(0))
+        else:
+            out_real, out_fake = D(real), D(fake)
+        return {**self.adversarial_d_terms(name, out_real, out_fake), **self.penalty_terms(name, D, real, fake)}
 
     def after_discriminator_update(self) -> None:
         """Called by the trainer after every D optimizer step: WGAN clips the critic's weights."""
