@@ -7,6 +7,7 @@ MUNIT and SPADE at 256 px).
     python benchmarks/throughput.py --pipelines stargan --quick
     python benchmarks/throughput.py --pipelines munit --steps 3
     python benchmarks/throughput.py --pipelines spade --steps 2
+    python benchmarks/throughput.py --reference-settings  # i2i vs the pix2pix/CycleGAN reference's step
 
 Why: a user without a GPU needs to know what a training step and a translation cost on
 their machine, and whether that number is a property of the hardware or of the code. So
@@ -209,6 +210,69 @@ def run_one(pipe: str, size: int, root: str, steps: int, loader_batches: int) ->
     return out
 
 
+# ----------------------------------------------------------------- the reference's settings
+
+def reference_rows(pipe: str, steps: int) -> list[tuple[str, float]]:
+    """Seconds per training step at the pix2pix/CycleGAN reference's own settings: i2i as it is,
+    i2i with each CPU speed-up turned off in turn, and the reference's iteration re-stated
+    (benchmarks/reference_step.py). Variants are timed in turns (one step each, `steps` rounds,
+    after 2 warm-ups) so a busy neighbour slows them alike; the median is kept."""
+    from reference_step import REFERENCES, SETTINGS, plain
+
+    from i2i import config, engine, pipelines
+    from i2i.data import DataMeta
+    cfg = config.load(pipe, SETTINGS[pipe] + ["train.device=cpu"])
+    n, size = cfg.train.batch_size, cfg.data.crop_size
+    gen = torch.Generator().manual_seed(0)
+    batch = {k: torch.rand(n, 3, size, size, generator=gen) * 2 - 1 for k in ("A", "B")}
+
+    def trainer(off: str):
+        torch.manual_seed(0)
+        p = pipelines.build_pipeline(cfg, DataMeta())
+        t = engine.Trainer(p, [0] * 8, cfg, tempfile.mkdtemp(), show_progress=False)
+        if off == "fused Adam":
+            for opt in t.optimizers.values():
+                for g in opt.param_groups:
+                    g["fused"], g["foreach"] = False, False
+        elif off == "small-map convs":
+            for net in list(p.generators.values()) + list(p.discriminators.values()):
+                plain(net)
+        elif off == "one D call":
+            p.discriminator_terms = lambda name, D, real, fake: {
+                **p.adversarial_d_terms(name, D(real), D(fake.detach())), **p.penalty_terms(name, D, real, fake)}
+        return lambda: t.train_step(batch)
+
+    def reference():
+        torch.manual_seed(0)
+        ref = REFERENCES[pipe](pipelines.build_pipeline(cfg, DataMeta()), cfg)
+        return lambda: ref.step(batch["A"], batch["B"])
+
+    variants = {"i2i": trainer(""), "i2i without fused Adam": trainer("fused Adam"),
+                "i2i without small-map convs": trainer("small-map convs")}
+    if pipe == "cyclegan":  # pix2pix's D has batch norm: it is always called twice
+        variants["i2i without one D call"] = trainer("one D call")
+    variants["reference (re-stated)"] = reference()
+    times = {k: [] for k in variants}
+    for k, fn in variants.items():
+        fn(), fn()  # warm-up
+    for _ in range(steps):
+        for k, fn in variants.items():
+            times[k].append(_timed(fn))
+    return [(k, statistics.median(v)) for k, v in times.items()]
+
+
+def print_reference_rows(steps: int) -> None:
+    print("Reference settings (the pix2pix/CycleGAN reference's own: pix2pix unet_128 ngf 64, PatchGAN with batch"
+          "\n  norm, batch 4, 128 px; CycleGAN resnet_6blocks ngf 32, batch 1, 128 px); seconds per training step,"
+          f"\n  median of {steps} interleaved steps; speed = reference s/step / this row's")
+    print(f"{'config':<10} {'variant':<30} {'s/step':>7} {'180 it s':>8} {'speed':>6}")
+    for pipe in ("pix2pix", "cyclegan"):
+        rows = reference_rows(pipe, steps)
+        ref = dict(rows)["reference (re-stated)"]
+        for name, sec in rows:
+            print(f"{pipe:<10} {name:<30} {sec:>7.3f} {180 * sec:>8.0f} {ref / sec:>5.2f}x", flush=True)
+
+
 # ----------------------------------------------------------------- driver and table
 
 def print_tables(rows: list[dict], limit: float) -> None:
@@ -251,6 +315,8 @@ def main() -> None:
     ap.add_argument("--loader-batches", type=int, default=64)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     ap.add_argument("--quick", action="store_true", help="smoke test: 128 px, 1 timed step, 8 loader batches")
+    ap.add_argument("--reference-settings", action="store_true",
+                    help="only the pix2pix/CycleGAN reference's settings: i2i vs its iteration re-stated (~6 min)")
     ap.add_argument("--one", nargs=2, metavar=("PIPELINE", "SIZE"), help=argparse.SUPPRESS)
     ap.add_argument("--root", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -260,6 +326,11 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
+    if args.reference_settings:
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
+              f"load avg {os.getloadavg()[0]:.1f}")
+        print_reference_rows(args.steps if args.steps != 3 else 15)
+        return
     if args.one:  # child: one config, one JSON line
         res = run_one(args.one[0], int(args.one[1]), args.root, args.steps, args.loader_batches)
         print("RESULT " + json.dumps(res))

@@ -20,7 +20,11 @@ from i2i.pipelines import build_pipeline
 # instance norm only (batch norm would see b images instead of 2b), no dropout, no EMA
 SETTINGS = TINY + ["model.generator.norm=instance", "model.discriminator.norm=instance", "train.lr_policy=constant",
                    "train.threads=1", "train.save_every=1000", "train.sample_every=1000"]
-TOLERANCE = 1e-6  # float sums in another order: per-process means averaged vs one mean
+# Float sums in another order (per-process means averaged vs one mean) differ by ~1e-9; where a
+# gradient is itself near Adam's eps (1e-8) that is a visible change of its step, and GAN training
+# spreads it: after 4 steps the weights differ by ~2e-4 of their norm (measured, the tiny U-Net's
+# small-map convs included). A missing gradient sync (each process its own step) differs by ~4e-2.
+RELATIVE = 1e-3
 LR, STEPS = 2e-4, 4
 
 
@@ -58,8 +62,14 @@ def assert_same_training(a: dict, b: dict) -> None:
     free = biases_before_instance_norm()
     assert free and free < set(a)
     for k in a:
-        diff = float((a[k].float() - b[k].float()).abs().max())
-        assert diff <= (LR * STEPS if k in free else TOLERANCE), (k, diff)
+        diff = a[k].float() - b[k].float()
+        if k in free:  # each run may step up to lr either way per step
+            assert float(diff.abs().max()) <= 2 * LR * STEPS, k
+        elif a[k].is_floating_point() and a[k].numel() > 1:
+            # (+ 1e-5 per element: tensors still near their zero start, such as young biases)
+            assert float(diff.norm()) <= RELATIVE * float(b[k].float().norm()) + 1e-5 * diff.numel() ** 0.5, k
+        else:
+            assert float(diff.abs().max()) <= 1e-6, k
 
 
 def outputs(run, photo) -> torch.Tensor:
@@ -90,7 +100,8 @@ def test_two_processes_train_like_one_with_the_whole_batch(demo_data, tmp_path, 
     assert r.stdout.count(f"done: step {STEPS}") == 2  # both processes finished; only rank 0 wrote files
     assert_same_training(weights(tmp_path / "two"), weights(one_run))
     photo = next((demo_data / "paired" / "test" / "A").iterdir())
-    assert torch.allclose(outputs(tmp_path / "two", photo), outputs(one_run, photo), atol=1e-5)
+    # the same picture: within 1e-3 of [-1, 1] (an eighth of one 8-bit level)
+    assert torch.allclose(outputs(tmp_path / "two", photo), outputs(one_run, photo), atol=1e-3)
     assert len(list((tmp_path / "two" / "samples").glob("*.png"))) == 1  # the last step's grid, once
 
 
