@@ -56,7 +56,8 @@ COMMON = ["--crop-size", str(CROP), "--load-size", str(SHORT_SIDE), "--device", 
           "model.generator.ngf=16", "model.generator.num_blocks=2",
           "model.discriminator.ndf=16", "model.discriminator.n_layers=3", "model.discriminator.num_D=2",
           "train.save_every=1000000", "train.sample_every=1000000", "train.log_every=50"]
-PER_PIPELINE = {"munit": ["model.generator.mlp_dim=64"], "munit-cycle": ["model.generator.mlp_dim=64"], "unit": []}
+PER_PIPELINE = {"munit": ["model.generator.mlp_dim=64"], "munit-cycle": ["model.generator.mlp_dim=64"],
+                "munit-residual": ["model.generator.mlp_dim=64"], "unit": []}
 DATA_VERSION = "1"
 
 
@@ -160,7 +161,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_photos_argument(ap)
     ap.add_argument("--out", default="/tmp/i2i_bench_munit")
-    ap.add_argument("--pipelines", default="munit,unit", help="comma-separated presets: munit, munit-cycle, unit")
+    ap.add_argument("--pipelines", default="munit,unit", help="comma-separated presets: munit, munit-cycle, munit-residual, unit")
     ap.add_argument("--train-minutes", type=float, default=20.0, help="per pipeline, both settings side by side")
     ap.add_argument("--iters", type=int, help="steps per run; skips the timing probe")
     ap.add_argument("--batch-size", type=int, default=4)

@@ -45,7 +45,7 @@ def test_bad_overrides_are_one_line_errors(override, message):
 
 def test_unknown_pipeline_lists_presets():
     with pytest.raises(UserError, match="unknown pipeline .pix2pixx.; known: acgan, cgan, cyclegan, dcgan, esrgan, esrgan-paper, "
-                                        "esrgan-psnr, esrgan-psnr-paper, infogan, munit, munit-cycle, pix2pix, pix2pixhd, spade, srgan, srgan-paper, "
+                                        "esrgan-psnr, esrgan-psnr-paper, infogan, munit, munit-cycle, munit-residual, pix2pix, pix2pixhd, spade, srgan, srgan-paper, "
                                         "srresnet, srresnet-paper, stargan, unit"):
         config.load("pix2pixx")
 

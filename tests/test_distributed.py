@@ -23,7 +23,9 @@ SETTINGS = TINY + ["model.generator.norm=instance", "model.discriminator.norm=in
 # Float sums in another order (per-process means averaged vs one mean) differ by ~1e-9; where a
 # gradient is itself near Adam's eps (1e-8) that is a visible change of its step, and GAN training
 # spreads it: after 4 steps the weights differ by ~2e-4 of their norm (measured, the tiny U-Net's
-# small-map convs included). A missing gradient sync (each process its own step) differs by ~4e-2.
+# small-map convs included). A missing gradient sync (each process its own step) would move most
+# weights by ~lr a step, ~4e-2 of their norm (estimated; the resume test below checks that an
+# under-trained run fails this).
 RELATIVE = 1e-3
 LR, STEPS = 2e-4, 4
 
