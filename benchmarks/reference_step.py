@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from i2i.losses import AdversarialLoss
-from i2i.nn.small_maps import SmallMapConv2d, SmallMapConvTranspose2d
+from i2i.nn.small_maps import use_small_map_convs
 from i2i.pipelines.pool import ImagePool
 
 PIX2PIX = ["model.generator.name=unet_128", "model.generator.ngf=64", "model.generator.dropout=0.5",
@@ -34,12 +34,7 @@ SETTINGS = {"pix2pix": PIX2PIX, "cyclegan": CYCLEGAN}
 
 def plain(net: nn.Module) -> nn.Module:
     """i2i's network with PyTorch's own conv modules (oneDNN on every map size)."""
-    for m in net.modules():
-        if isinstance(m, SmallMapConv2d):
-            m.__class__ = nn.Conv2d
-        elif isinstance(m, SmallMapConvTranspose2d):
-            m.__class__ = nn.ConvTranspose2d
-    return net
+    return use_small_map_convs(net, on=False)
 
 
 def adam(net: nn.Module, cfg) -> torch.optim.Adam:

@@ -238,8 +238,7 @@ def reference_rows(pipe: str, steps: int) -> list[tuple[str, float]]:
             for net in list(p.generators.values()) + list(p.discriminators.values()):
                 plain(net)
         elif off == "one D call":
-            p.discriminator_terms = lambda name, D, real, fake: {
-                **p.adversarial_d_terms(name, D(real), D(fake.detach())), **p.penalty_terms(name, D, real, fake)}
+            p.joint_d_call = False
         return lambda: t.train_step(batch)
 
     def reference():

@@ -32,6 +32,15 @@ class UnbiasedLayerNorm(nn.Module):
         return x * self.gamma.view(1, -1, *shape[2:]) + self.beta.view(1, -1, *shape[2:])
 
 
+def kaiming_scaled_(conv: nn.Module, scale: float = 0.1) -> None:
+    """ESRGAN's / BasicSR's init for residual SR networks: Kaiming, scaled down so each residual
+    branch starts small (deep bodies then train stably), zero bias."""
+    nn.init.kaiming_normal_(conv.weight, a=0, mode="fan_in")
+    conv.weight.data.mul_(scale)
+    if conv.bias is not None:
+        nn.init.zeros_(conv.bias)
+
+
 NORMS = {
     "batch": lambda c: nn.BatchNorm2d(c, affine=True, track_running_stats=True),
     "instance": lambda c: nn.InstanceNorm2d(c, affine=False, track_running_stats=False),

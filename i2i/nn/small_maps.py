@@ -55,12 +55,15 @@ class SmallMapConvTranspose2d(nn.ConvTranspose2d):
         return y if self.bias is None else y + self.bias[:, None, None]
 
 
-def use_small_map_convs(net: nn.Module) -> nn.Module:
+SWAPS = {nn.Conv2d: SmallMapConv2d, nn.ConvTranspose2d: SmallMapConvTranspose2d}
+
+
+def use_small_map_convs(net: nn.Module, on: bool = True) -> nn.Module:
     """Give every plain Conv2d / ConvTranspose2d of `net` the small-map path (in place: the
-    modules keep their parameters and names; spectral-normed or other subclassed convs are left)."""
+    modules keep their parameters and names; spectral-normed or other subclassed convs are left).
+    `on=False` turns it back into PyTorch's own modules (benchmarks and tests compare the two)."""
+    swaps = SWAPS if on else {fast: plain for plain, fast in SWAPS.items()}
     for m in net.modules():
-        if type(m) is nn.Conv2d:
-            m.__class__ = SmallMapConv2d
-        elif type(m) is nn.ConvTranspose2d:
-            m.__class__ = SmallMapConvTranspose2d
+        if type(m) in swaps:
+            m.__class__ = swaps[type(m)]
     return net

@@ -17,20 +17,14 @@ from torch import nn
 from torch.nn import functional as F
 
 from ...registry import GENERATORS
-from ..layers import upsample_conv, upsample_factors
-
-
-def scaled_kaiming(conv: nn.Conv2d, scale: float = 0.1) -> None:
-    nn.init.kaiming_normal_(conv.weight)
-    conv.weight.data.mul_(scale)
-    nn.init.zeros_(conv.bias)
+from ..layers import kaiming_scaled_, upsample_conv, upsample_factors
 
 
 class ResBlockNoBN(nn.Module):
     def __init__(self, ch: int):
         super().__init__()
         self.conv1, self.conv2 = nn.Conv2d(ch, ch, 3, padding=1), nn.Conv2d(ch, ch, 3, padding=1)
-        scaled_kaiming(self.conv1), scaled_kaiming(self.conv2)
+        kaiming_scaled_(self.conv1), kaiming_scaled_(self.conv2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.conv2(F.relu(self.conv1(x)))
@@ -50,7 +44,7 @@ class MSRResNet(nn.Module):
         self.conv_hr = nn.Conv2d(ngf, ngf, 3, padding=1)
         self.conv_last = nn.Conv2d(ngf, out_ch, 3, padding=1)
         for conv in [self.conv_first, self.conv_hr, self.conv_last] + [up[0] for up in self.ups]:
-            scaled_kaiming(conv)
+            kaiming_scaled_(conv)
 
     @property
     def output_convs(self) -> list[nn.Module]:

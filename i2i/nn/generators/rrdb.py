@@ -17,7 +17,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ...registry import GENERATORS
-from ..layers import upsample_conv, upsample_factors
+from ..layers import kaiming_scaled_, upsample_conv, upsample_factors
 
 RESIDUAL_SCALE = 0.2
 
@@ -28,9 +28,7 @@ class ResidualDenseBlock(nn.Module):
         self.convs = nn.ModuleList(nn.Conv2d(nf + i * gc, gc if i < 4 else nf, 3, padding=1) for i in range(5))
         self.lrelu = nn.LeakyReLU(0.2, inplace=True)
         for conv in self.convs:  # the reference init: kaiming scaled by 0.1
-            nn.init.kaiming_normal_(conv.weight, a=0, mode="fan_in")
-            conv.weight.data.mul_(0.1)
-            nn.init.zeros_(conv.bias)
+            kaiming_scaled_(conv)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feats = [x]
