@@ -11,7 +11,7 @@ real, two calls, loss halved, `torch.optim.Adam` with its defaults: on CPU the p
 then D frozen (requires_grad False) and the G update through D's judgement of the fake. CycleGAN
 also computes both identity mappings and both cycles, and each D judges a fake from its pool
 of 50. The networks here are i2i's, built from the same config and turned back into plain
-`nn.Conv2d` / `nn.ConvTranspose2d` (i2i's small-map path off): `python -m i2i import` shows
+`nn.Conv2d` / `nn.ConvTranspose2d` (i2i's CPU conv routes off): `python -m i2i import` shows
 they are the reference's, tensor for tensor. Data loading, logging and saving are left out on
 both sides (i2i's loader is 148x faster than a step: benchmarks/throughput.py).
 """
@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from i2i.losses import AdversarialLoss
-from i2i.nn.small_maps import use_small_map_convs
+from i2i.nn.cpu_convs import use_cpu_convs
 from i2i.pipelines.pool import ImagePool
 
 PIX2PIX = ["model.generator.name=unet_128", "model.generator.ngf=64", "model.generator.dropout=0.5",
@@ -34,7 +34,7 @@ SETTINGS = {"pix2pix": PIX2PIX, "cyclegan": CYCLEGAN}
 
 def plain(net: nn.Module) -> nn.Module:
     """i2i's network with PyTorch's own conv modules (oneDNN on every map size)."""
-    return use_small_map_convs(net, on=False)
+    return use_cpu_convs(net, on=False)
 
 
 def adam(net: nn.Module, cfg) -> torch.optim.Adam:

@@ -45,6 +45,7 @@ Adam update are memory-bound extras that also take time but no counted FLOPs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -120,11 +121,17 @@ class _GlobalOnly:
         return None
 
 
+@contextlib.contextmanager
 def flop_counter():
+    """Counts the direct convolutions' work (i2i's CPU conv routes off while counting: Winograd
+    does fewer products), so GFLOP/s compare with the machine's matmul peak."""
     from torch.utils.flop_counter import FlopCounterMode
+
+    from i2i.nn.cpu_convs import pytorch_convs
     fc = FlopCounterMode(display=False)
     fc.mod_tracker = _GlobalOnly()
-    return fc
+    with pytorch_convs(), fc:
+        yield fc
 
 
 def _timed(fn) -> float:
@@ -221,6 +228,7 @@ def reference_rows(pipe: str, steps: int) -> list[tuple[str, float]]:
 
     from i2i import config, engine, pipelines
     from i2i.data import DataMeta
+    from i2i.nn.cpu_convs import use_cpu_convs
     cfg = config.load(pipe, SETTINGS[pipe] + ["train.device=cpu"])
     n, size = cfg.train.batch_size, cfg.data.crop_size
     gen = torch.Generator().manual_seed(0)
@@ -234,11 +242,14 @@ def reference_rows(pipe: str, steps: int) -> list[tuple[str, float]]:
             for opt in t.optimizers.values():
                 for g in opt.param_groups:
                     g["fused"], g["foreach"] = False, False
-        elif off == "small-map convs":
+        elif off == "Winograd":
+            for net in p.generators.values():
+                use_cpu_convs(net, winograd=False)
+        elif off == "CPU conv routes":
             for net in list(p.generators.values()) + list(p.discriminators.values()):
                 plain(net)
-        elif off == "one D call":
-            p.joint_d_call = False
+        elif off == "stacked calls":
+            p.stack_calls = False
         return lambda: t.train_step(batch)
 
     def reference():
@@ -246,10 +257,9 @@ def reference_rows(pipe: str, steps: int) -> list[tuple[str, float]]:
         ref = REFERENCES[pipe](pipelines.build_pipeline(cfg, DataMeta()), cfg)
         return lambda: ref.step(batch["A"], batch["B"])
 
-    variants = {"i2i": trainer(""), "i2i without fused Adam": trainer("fused Adam"),
-                "i2i without small-map convs": trainer("small-map convs")}
-    if pipe == "cyclegan":  # pix2pix's D has batch norm: it is always called twice
-        variants["i2i without one D call"] = trainer("one D call")
+    variants = {"i2i": trainer("")}
+    for off in ("fused Adam", "Winograd", "CPU conv routes", "stacked calls"):
+        variants[f"i2i without {off}"] = trainer(off)
     variants["reference (re-stated)"] = reference()
     times = {k: [] for k in variants}
     for k, fn in variants.items():

@@ -20,9 +20,9 @@ from i2i.pipelines import Request, build_pipeline
 
 FIXTURES = ROOT / "tests" / "fixtures"
 # The tiny runs whose weights were fingerprinted before the contract changed; fingerprints re-made
-# once since, when the CPU speed-ups (fused Adam, small-map convs, one D call on real + fake)
-# changed float rounding on purpose (tests/test_cpu_speedups.py compares those with the plain
-# computation). A refactor that should not change training must keep them.
+# since when the CPU speed-ups (fused Adam, small-map convs, one D call on real + fake; then
+# CycleGAN's stacked generator calls) changed float rounding on purpose (tests/test_cpu_speedups.py
+# compares those with the plain computation). A refactor that should not change training must keep them.
 RUNS = {
     "pix2pix": ("pix2pix", "paired", []),
     "cyclegan": ("cyclegan", "unpaired", ["model.generator.name=resnet_6blocks", "model.generator.ngf=8"]),

@@ -1,5 +1,7 @@
-"""The CPU speed-ups change how, not what: small-map convolutions as matrix products, one D call
-on real and fake together, fused Adam. Each is compared with the plain computation."""
+"""The CPU speed-ups change how, not what: small-map convolutions as matrix products, Winograd 3x3
+convolutions, few-channel output layers as transposed convolutions, stacked calls (D on real and
+fake together, CycleGAN's generators once per step), fused Adam. Each is compared with the plain
+computation."""
 import copy
 
 import pytest
@@ -11,9 +13,10 @@ from i2i.config import DiscriminatorConfig, GeneratorConfig
 from i2i.data import DataMeta
 from i2i.engine import Trainer
 from i2i.nn import build_discriminator, build_generator
-from i2i.nn.small_maps import SmallMapConv2d, SmallMapConvTranspose2d, use_small_map_convs
+from i2i.nn import cpu_convs, winograd
+from i2i.nn.cpu_convs import CPUConv2d, CPUConvTranspose2d, use_cpu_convs
 from i2i.pipelines import build_pipeline
-from i2i.pipelines.base import judges_each_image_alone, split_batch
+from i2i.pipelines.base import treats_each_image_alone, split_batch
 
 LAYERS = [lambda: nn.Conv2d(16, 8, 4, 2, 1), lambda: nn.Conv2d(16, 8, 3, 1, 1, bias=False),
           lambda: nn.Conv2d(16, 8, (3, 1), (2, 1), (0, 1)), lambda: nn.ConvTranspose2d(16, 8, 4, 2, 1),
@@ -27,8 +30,8 @@ def test_small_map_convs_equal_the_plain_ones_forward_and_backward(make, hw):
     plain = make()
     if isinstance(plain, nn.Conv2d) and hw[0] + 2 * plain.padding[0] < plain.kernel_size[0]:
         pytest.skip("map smaller than the kernel")
-    fast = use_small_map_convs(copy.deepcopy(plain))
-    assert type(fast) in (SmallMapConv2d, SmallMapConvTranspose2d)
+    fast = use_cpu_convs(copy.deepcopy(plain))
+    assert type(fast) in (CPUConv2d, CPUConvTranspose2d)
     x = torch.randn(3, 16, *hw, requires_grad=True)
     x2 = x.detach().clone().requires_grad_()
     y, y2 = plain(x), fast(x2)
@@ -47,7 +50,7 @@ def test_small_map_path_is_taken_only_where_it_applies(monkeypatch):
     """Small float32 CPU maps take the product; large maps, bf16 and export-time tracing the conv."""
     calls = []
     monkeypatch.setattr(torch.nn.functional, "unfold", lambda *a, **k: calls.append(1) or torch.nn.functional.fold)
-    conv = use_small_map_convs(nn.Conv2d(4, 4, 3, 1, 1))
+    conv = use_cpu_convs(nn.Conv2d(4, 4, 3, 1, 1))
     conv(torch.randn(1, 4, 16, 16))
     with torch.autocast("cpu", dtype=torch.bfloat16):
         conv(torch.randn(1, 4, 4, 4))
@@ -60,9 +63,9 @@ def test_small_map_path_is_taken_only_where_it_applies(monkeypatch):
 def test_unet_and_patchgan_state_dicts_are_unchanged():
     """Checkpoints written before the small-map convs load into networks built with them."""
     g = build_generator(GeneratorConfig(name="unet_128", ngf=8), 3, 3)
-    assert any(isinstance(m, SmallMapConvTranspose2d) for m in g.modules())
-    plain = use_small_map_convs(copy.deepcopy(g), on=False)
-    assert not any(isinstance(m, (SmallMapConv2d, SmallMapConvTranspose2d)) for m in plain.modules())
+    assert any(isinstance(m, CPUConvTranspose2d) for m in g.modules())
+    plain = use_cpu_convs(copy.deepcopy(g), on=False)
+    assert not any(isinstance(m, (CPUConv2d, CPUConvTranspose2d)) for m in plain.modules())
     assert list(g.state_dict()) == list(plain.state_dict())
     x = torch.rand(2, 3, 128, 128) * 2 - 1
     g.eval(), plain.eval()
@@ -78,19 +81,26 @@ def flat(out) -> torch.Tensor:
 def test_real_and_fake_in_one_d_call_give_the_same_outputs():
     torch.manual_seed(0)
     d = build_discriminator(DiscriminatorConfig(name="multiscale", ndf=8, n_layers=2, norm="instance", num_D=2), 3)
-    assert judges_each_image_alone(d)
+    assert treats_each_image_alone(d)
     real, fake = torch.randn(2, 3, 32, 32), torch.randn(2, 3, 32, 32)
     out_real, out_fake = split_batch(d(torch.cat([real, fake])), 2)
     for got, want in ((out_real, d(real)), (out_fake, d(fake))):
         assert torch.allclose(flat(got), flat(want), atol=1e-5)
     for norm, sn in (("batch", False), ("none", True)):  # batch statistics; a power iteration per call
-        assert not judges_each_image_alone(build_discriminator(DiscriminatorConfig(name="patch", norm=norm,
+        assert not treats_each_image_alone(build_discriminator(DiscriminatorConfig(name="patch", norm=norm,
                                                                                    spectral_norm=sn), 3))
 
 
-def test_cyclegan_steps_match_separate_d_calls_and_plain_adam(tmp_path):
-    """Three CycleGAN steps with every speed-up equal three with plain convs, D called on real and
-    fake separately, and the for-loop Adam (to float rounding)."""
+def test_cyclegan_steps_match_separate_calls_plain_convs_and_plain_adam(tmp_path, monkeypatch):
+    """Three CycleGAN steps with every speed-up equal three with PyTorch's convs, a call per
+    image set, and the for-loop Adam (to float rounding). The thresholds are lowered so these
+    tiny networks take the Winograd and few-output routes."""
+    monkeypatch.setattr(winograd, "MIN_CHANNELS", 4)
+    monkeypatch.setattr(winograd, "MIN_TILES", 1)
+    monkeypatch.setattr(cpu_convs, "MANY_INPUTS", 4)
+    monkeypatch.setattr(cpu_convs, "FEW_OUTPUTS_AREA", 1)
+    routes, conv3x3 = [], winograd.conv3x3
+    monkeypatch.setattr(winograd, "conv3x3", lambda *a: routes.append(1) or conv3x3(*a))
     cfg = config.load("cyclegan", ["model.generator.name=resnet", "model.generator.num_blocks=1",
                                    "model.generator.ngf=4", "model.discriminator.ndf=4", "data.crop_size=32"])
 
@@ -102,7 +112,9 @@ def test_cyclegan_steps_match_separate_d_calls_and_plain_adam(tmp_path):
             for opt in t.optimizers.values():
                 for group in opt.param_groups:
                     group["fused"], group["foreach"] = False, False
-            p.joint_d_call = False
+            p.stack_calls = False
+            for net in [*p.generators.values(), *p.discriminators.values()]:
+                use_cpu_convs(net, on=False)
         else:
             assert all(g["fused"] for opt in t.optimizers.values() for g in opt.param_groups)
         torch.manual_seed(1)
@@ -115,7 +127,73 @@ def test_cyclegan_steps_match_separate_d_calls_and_plain_adam(tmp_path):
                             p.discriminators["D_A"](batch["A"]), p.discriminators["D_B"](batch["B"])]
 
     (fast_losses, fast), (plain_losses, plain) = run(False), run(True)
+    assert routes, "Winograd was not taken"
     for a, b in zip(fast_losses, plain_losses):
         assert a.keys() == b.keys() and all(abs(a[k] - b[k]) < 1e-4 for k in a), (a, b)
     for a, b in zip(fast, plain):
         assert torch.allclose(flat(a), flat(b), atol=1e-4)
+
+
+@pytest.mark.parametrize("n,c,k,hw,bias", [(1, 8, 16, (10, 10), True), (2, 16, 8, (13, 7), False),
+                                           (3, 4, 4, (6, 6), True), (1, 8, 8, (3, 3), True)])
+def test_winograd_equals_the_convolution_forward_and_backward(n, c, k, hw, bias):
+    """Maps that are and are not multiples of the 4x4 tile; the bias and no bias."""
+    torch.manual_seed(0)
+    conv = nn.Conv2d(c, k, 3, bias=bias)
+    x = torch.randn(n, c, *hw, requires_grad=True)
+    x2 = x.detach().clone().requires_grad_()
+    w2 = conv.weight.detach().clone().requires_grad_()
+    b2 = conv.bias.detach().clone().requires_grad_() if bias else None
+    y, y2 = conv(x), winograd.conv3x3(x2, w2, b2)
+    assert y.shape == y2.shape and (y - y2).abs().max() <= 5e-5 * y.abs().max()
+    g = torch.randn_like(y)
+    y.backward(g)
+    y2.backward(g)
+    for want, got in ((x.grad, x2.grad), (conv.weight.grad, w2.grad)) + (((conv.bias.grad, b2.grad),) if bias else ()):
+        assert (want - got).abs().max() <= 5e-5 * want.abs().max()
+
+
+@pytest.mark.parametrize("make,size,route", [
+    (lambda: nn.Conv2d(128, 128, 3, 1, 1), 32, "winograd"),                            # a residual block's conv
+    (lambda: nn.Conv2d(128, 128, 3, 1, 1, padding_mode="reflect"), 32, "winograd"),
+    (lambda: nn.Conv2d(16, 3, 7, 1, 3, padding_mode="reflect"), 64, "few outputs"),   # an output layer
+    (lambda: nn.Conv2d(16, 3, 3, 1, 1), 64, "few outputs"),
+    (lambda: nn.Conv2d(16, 3, 3, 1, 1), 32, "oneDNN")])                                # too small to pay
+def test_generator_conv_routes_equal_pytorchs_conv(make, size, route, monkeypatch):
+    torch.manual_seed(0)
+    plain = make()
+    fast = use_cpu_convs(copy.deepcopy(plain), winograd=True)
+    taken = []
+    monkeypatch.setattr(winograd, "conv3x3", lambda *a, f=winograd.conv3x3: taken.append("winograd") or f(*a))
+    monkeypatch.setattr(cpu_convs.F, "conv_transpose2d",
+                        lambda *a, f=cpu_convs.F.conv_transpose2d, **kw: taken.append("few outputs") or f(*a, **kw))
+    x = torch.randn(1, plain.in_channels, size, size, requires_grad=True)
+    x2 = x.detach().clone().requires_grad_()
+    y, y2 = plain(x), fast(x2)
+    assert taken == ([] if route == "oneDNN" else [route])
+    assert (y - y2).abs().max() <= 5e-5 * y.abs().max()
+    g = torch.randn_like(y)
+    y.backward(g)
+    y2.backward(g)
+    for want, got in ((x.grad, x2.grad), (plain.weight.grad, fast.weight.grad), (plain.bias.grad, fast.bias.grad)):
+        assert (want - got).abs().max() <= 5e-5 * want.abs().max()
+
+
+def test_winograd_only_in_generators():
+    """Gradient penalties differentiate D twice; the Winograd backward is not differentiable again."""
+    g = build_generator(GeneratorConfig(name="resnet_6blocks", ngf=8), 3, 3)
+    d = build_discriminator(DiscriminatorConfig(name="patch", ndf=8), 3)
+    assert all(m.winograd for m in g.modules() if isinstance(m, CPUConv2d))
+    assert not any(m.winograd for m in d.modules() if isinstance(m, CPUConv2d))
+
+
+def test_cyclegan_stacks_each_generators_calls():
+    """G runs on (a, b) and F on (b, a, G(a)) at once, then G on F(b): three calls, not six."""
+    cfg = config.load("cyclegan", ["model.generator.name=resnet", "model.generator.num_blocks=1",
+                                   "model.generator.ngf=4", "model.discriminator.ndf=4"])
+    p = build_pipeline(cfg, DataMeta())
+    batches = []
+    for g in p.generators.values():
+        g.register_forward_hook(lambda m, inp, out: batches.append(inp[0].size(0)))
+    p.generator_step({"A": torch.rand(2, 3, 32, 32), "B": torch.rand(2, 3, 32, 32)})
+    assert batches == [4, 6, 2]

@@ -24,7 +24,7 @@ from ..config import DiscriminatorConfig, GeneratorConfig, ModelConfig
 from ..errors import UserError
 from ..registry import DISCRIMINATORS, GENERATORS, Registry
 from .layers import ResidualOutput, apply_spectral_norm, init_weights, zero_output_conv
-from .small_maps import use_small_map_convs
+from .cpu_convs import use_cpu_convs
 
 BUILD_KEYS = {"generator": ("name", "residual", "spectral_norm"), "discriminator": ("name", "spectral_norm")}
 REGISTRIES = {"generator": GENERATORS, "discriminator": DISCRIMINATORS}
@@ -136,7 +136,7 @@ def build_generator(g: GeneratorConfig, in_ch: int, out_ch: int, init: str = "no
             zero_output_conv(conv)
     elif g.residual:
         net = ResidualOutput(net, scale)
-    use_small_map_convs(net)
+    use_cpu_convs(net, winograd=True)
     if g.spectral_norm:
         apply_spectral_norm(net)
     return net
@@ -150,7 +150,7 @@ def build_discriminator(d: DiscriminatorConfig, in_ch: int, init: str = "normal"
     builder_parameters(DISCRIMINATORS, d.name)  # refuses a builder that swallows keywords
     net = builder(in_ch=in_ch, **context, **knob_values("discriminator", d))
     init_weights(net, init, gain)
-    use_small_map_convs(net)
+    use_cpu_convs(net)  # no Winograd: gradient penalties differentiate D twice
     if d.spectral_norm and not getattr(net, "has_spectral_norm", False):
         apply_spectral_norm(net)
     return net

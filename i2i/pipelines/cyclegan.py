@@ -37,17 +37,22 @@ class CycleGAN(Pipeline):
     def generator_step(self, batch):
         A, B = batch["A"], batch["B"]
         G, F = self.generators["G_AB"], self.generators["G_BA"]
-        fake_B, fake_A = G(A), F(B)
+        idt, cyc = self.w.identity > 0, self.w.cycle > 0
+        # each generator once on all it translates now: G(a), G(b); F(b), F(a), F(G(a))
+        by_G = self.stacked(G, fake=A, same=B if idt else None)
+        fake_B = by_G["fake"]
+        by_F = self.stacked(F, fake=B, same=A if idt else None, back=fake_B if cyc else None)
+        fake_A = by_F["fake"]
         terms = {}
         terms.update(self.generator_adversarial(self.discriminators["D_B"], fake_B, B, prefix="G_AB"))
         terms.update(self.generator_adversarial(self.discriminators["D_A"], fake_A, A, prefix="G_BA"))
-        if self.w.cycle > 0:
-            terms["cycle_A"] = self.w.cycle * cycle(F(fake_B), A)
+        if cyc:
+            terms["cycle_A"] = self.w.cycle * cycle(by_F["back"], A)
             terms["cycle_B"] = self.w.cycle * cycle(G(fake_A), B)
-        if self.w.identity > 0:
+        if idt:
             lam = self.w.identity * self.w.cycle
-            terms["idt_A"] = lam * identity(F(A), A)
-            terms["idt_B"] = lam * identity(G(B), B)
+            terms["idt_A"] = lam * identity(by_F["same"], A)
+            terms["idt_B"] = lam * identity(by_G["same"], B)
         return terms, {"A": fake_A.detach(), "B": fake_B.detach()}
 
     def discriminator_step(self, batch, fakes=None):

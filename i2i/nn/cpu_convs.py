@@ -1,0 +1,101 @@
+"""Conv layers that take the fastest exact route for each call on the CPU.
+
+Why: oneDNN's convolutions are near the matrix-product speed for mid-sized layers, and far from
+it at the edges: tiny maps (small_maps.py), wide 3x3 layers where Winograd does a quarter of the
+multiplications (winograd.py, generators only), and output layers with 1-4 channels, which
+oneDNN runs at a fifth of its speed while the same sum as a transposed convolution (product,
+then scatter) ran 1.9x faster, forward and backward (32 -> 3 channels, 7x7, 128 px).
+
+Each route is the same convolution summed in another order. The modules are class-swapped at
+build time: parameters, state-dict keys and checkpoints are those of nn.Conv2d. Only float32 CPU
+tensors take them, never under autocast, tracing, export or compile (those see PyTorch's conv).
+"""
+from __future__ import annotations
+
+import contextlib
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from . import small_maps, winograd
+
+FEW_OUTPUTS, MANY_INPUTS = 4, 16  # an image-producing layer: 64 -> 3 channels ...
+FEW_OUTPUTS_AREA = 64 * 64        # ... on a map this large (a PatchGAN's 1-channel 30x30 head ran 0.8x)
+
+
+_enabled = True
+
+
+@contextlib.contextmanager
+def pytorch_convs():
+    """PyTorch's own convolution for every call inside: a FLOP counter then counts the direct
+    convolution's work, not Winograd's fewer products."""
+    global _enabled
+    was, _enabled = _enabled, False
+    try:
+        yield
+    finally:
+        _enabled = was
+
+
+def _own_route(x: torch.Tensor, conv: nn.Module) -> bool:
+    return (_enabled and x.dim() == 4 and x.device.type == "cpu" and x.dtype == torch.float32 and conv.groups == 1
+            and conv.dilation == (1, 1) and not isinstance(conv.padding, str)
+            and not torch.is_autocast_enabled("cpu") and not torch.compiler.is_compiling()
+            and not torch.jit.is_tracing() and not torch.onnx.is_in_onnx_export())
+
+
+class CPUConv2d(nn.Conv2d):
+    winograd = False  # use_cpu_convs(..., winograd=True) sets it on the modules of a generator
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not _own_route(x, self):
+            return super().forward(x)
+        if small_maps.applies(x) and self.padding_mode == "zeros":
+            return small_maps.conv2d(x, self)
+        if self.stride != (1, 1):
+            return super().forward(x)
+        if self.winograd and self.kernel_size == (3, 3) and winograd.pays_off(x, self.in_channels, self.out_channels):
+            return winograd.conv3x3(self._padded(x), self.weight, self.bias)
+        if (self.out_channels <= FEW_OUTPUTS and self.in_channels >= MANY_INPUTS
+                and x.shape[-1] * x.shape[-2] >= FEW_OUTPUTS_AREA):
+            (kh, kw) = self.kernel_size
+            return F.conv_transpose2d(self._padded(x), self.weight.flip(2, 3).transpose(0, 1), self.bias,
+                                      padding=(kh - 1, kw - 1))
+        return super().forward(x)
+
+    def _padded(self, x: torch.Tensor) -> torch.Tensor:
+        """x with this layer's padding added (what the conv then reads with padding 0)."""
+        if self.padding == (0, 0):
+            return x
+        mode = "constant" if self.padding_mode == "zeros" else self.padding_mode
+        return F.pad(x, self._reversed_padding_repeated_twice, mode=mode)
+
+
+class CPUConvTranspose2d(nn.ConvTranspose2d):
+    def forward(self, x: torch.Tensor, output_size=None) -> torch.Tensor:
+        if (output_size is None and self.output_padding == (0, 0) and _own_route(x, self)
+                and small_maps.applies(x)):
+            return small_maps.conv_transpose2d(x, self)
+        return super().forward(x, output_size)
+
+
+SWAPS = {nn.Conv2d: CPUConv2d, nn.ConvTranspose2d: CPUConvTranspose2d}
+
+
+def use_cpu_convs(net: nn.Module, on: bool = True, winograd: bool = False) -> nn.Module:
+    """Give every plain Conv2d / ConvTranspose2d of `net` these routes (in place: the modules
+    keep their parameters and names; spectral-normed or other subclassed convs are left).
+    `winograd`: also Winograd for wide 3x3 layers (its backward cannot be differentiated again:
+    not for networks under a gradient penalty). `on=False` turns them back into PyTorch's own
+    modules (benchmarks and tests compare the two)."""
+    swaps = SWAPS if on else {fast: plain for plain, fast in SWAPS.items()}
+    for m in net.modules():
+        if type(m) in swaps:
+            m.__class__ = swaps[type(m)]
+        if type(m) is CPUConv2d:
+            m.winograd = winograd
+        elif type(m) is nn.Conv2d:
+            vars(m).pop("winograd", None)
+    return net
