@@ -2,11 +2,11 @@
 
 Why: oneDNN's convolutions are near the matrix-product speed for mid-sized layers, and far from
 it at the edges: tiny maps (small_maps.py), wide 3x3 layers where Winograd does a quarter of the
-multiplications (winograd.py, generators only), and output layers with 1-4 channels, which
-oneDNN runs at a fifth of its speed while the same sum as a transposed convolution (product,
-then scatter) ran 1.9x faster, forward and backward (32 -> 3 channels, 7x7, 128 px).
+multiplications (winograd.py, generators only), and output layers with 1-4 channels on large
+maps, which oneDNN runs far below its speed while the same sum as a transposed convolution
+(product, then scatter) ran 1.6-1.8x faster, forward and backward (32 -> 3 channels, 7x7, 128 px).
 
-Each route is the same convolution summed in another order. The modules are class-swapped at
+Each route computes the same convolution; only float rounding differs. The modules are class-swapped at
 build time: parameters, state-dict keys and checkpoints are those of nn.Conv2d. Only float32 CPU
 tensors take them, never under autocast, tracing, export or compile (those see PyTorch's conv).
 """

@@ -64,9 +64,10 @@ class WinogradConv3x3(torch.autograd.Function):
         v = (INPUT @ tiles).view(A * A, c, p)
         u = (FILTER @ weight.permute(2, 3, 0, 1).reshape(9, k * c)).view(A * A, k, c)
         y = OUTPUT @ torch.bmm(u, v).view(A * A, k * p)  # 16 x (k n th tw)
+        if bias is not None:
+            y.view(M * M, k, p).add_(bias[:, None])
         y = y.view(M, M, k, n, th, tw).permute(3, 2, 4, 0, 5, 1).reshape(n, k, th * M, tw * M)
-        y = y[:, :, :h - 2, :w - 2] if ph or pw else y
-        y = y + bias[:, None, None] if bias is not None else y.contiguous()
+        y = y[:, :, :h - 2, :w - 2].contiguous() if ph or pw else y
         ctx.save_for_backward(u, v)
         ctx.dims = (n, c, h, w, k, th, tw, ph, pw)
         return y
@@ -84,15 +85,25 @@ class WinogradConv3x3(torch.autograd.Function):
         grad_x = grad_w = grad_b = None
         if ctx.needs_input_grad[0]:
             gt = INPUT.t() @ torch.bmm(u.transpose(1, 2), g).view(A * A, c * p)
-            gt = gt.view(A * A, c, n, th * tw).permute(2, 1, 0, 3).reshape(n, c * A * A, th * tw)
-            grad_x = F.fold(gt, (th * M + 2, tw * M + 2), (A, A), stride=M)  # overlapping tiles add up
-            grad_x = grad_x[:, :, :h, :w] if ph or pw else grad_x
+            grad_x = _overlap_add(gt.view(A, A, c, n, th, tw).permute(3, 2, 4, 0, 5, 1))[:, :, :h, :w]
         if ctx.needs_input_grad[1]:
             gu = torch.bmm(g, v.transpose(1, 2))
             grad_w = (FILTER.t() @ gu.view(A * A, k * c)).view(3, 3, k, c).permute(2, 3, 0, 1)
         if ctx.needs_input_grad[2]:
             grad_b = grad[:, :, :h - 2, :w - 2].sum((0, 2, 3))
         return grad_x, grad_w, grad_b
+
+
+def _overlap_add(tiles: torch.Tensor) -> torch.Tensor:
+    """n c th 6 tw 6 tiles, 4 apart -> the n c (4 th + 4) (4 tw + 4) map they cover, overlaps
+    summed: a tile's rows 4-5 are the next tile's rows 0-1. (F.fold does this 2-3x slower.)"""
+    n, c, th, _, tw, _ = tiles.shape
+    out = tiles.new_zeros(n, c, th + 1, M, tw + 1, M)
+    out[:, :, :th, :, :tw, :] += tiles[:, :, :, :M, :, :M]
+    out[:, :, 1:, :A - M, :tw, :] += tiles[:, :, :, M:, :, :M]
+    out[:, :, :th, :, 1:, :A - M] += tiles[:, :, :, :M, :, M:]
+    out[:, :, 1:, :A - M, 1:, :A - M] += tiles[:, :, :, M:, :, M:]
+    return out.view(n, c, (th + 1) * M, (tw + 1) * M)
 
 
 def conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
