@@ -99,6 +99,7 @@ def test_cyclegan_steps_match_separate_calls_plain_convs_and_plain_adam(tmp_path
     monkeypatch.setattr(winograd, "MIN_TILES", 1)
     monkeypatch.setattr(cpu_convs, "MANY_INPUTS", 4)
     monkeypatch.setattr(cpu_convs, "FEW_OUTPUTS_AREA", 1)
+    monkeypatch.setattr(cpu_convs, "FEW_OUTPUTS_KERNEL", 3)
     routes, conv3x3 = [], winograd.conv3x3
     monkeypatch.setattr(winograd, "conv3x3", lambda *a: routes.append(1) or conv3x3(*a))
     cfg = config.load("cyclegan", ["model.generator.name=resnet", "model.generator.num_blocks=1",
@@ -157,8 +158,9 @@ def test_winograd_equals_the_convolution_forward_and_backward(n, c, k, hw, bias)
     (lambda: nn.Conv2d(128, 128, 3, 1, 1), 32, "winograd"),                            # a residual block's conv
     (lambda: nn.Conv2d(128, 128, 3, 1, 1, padding_mode="reflect"), 32, "winograd"),
     (lambda: nn.Conv2d(16, 3, 7, 1, 3, padding_mode="reflect"), 64, "few outputs"),   # an output layer
-    (lambda: nn.Conv2d(16, 3, 3, 1, 1), 64, "few outputs"),
-    (lambda: nn.Conv2d(16, 3, 3, 1, 1), 32, "oneDNN")])                                # too small to pay
+    (lambda: nn.Conv2d(16, 3, 7), 70, "few outputs"),
+    (lambda: nn.Conv2d(16, 3, 7, 1, 3), 32, "oneDNN"),                                 # too small to pay
+    (lambda: nn.Conv2d(16, 3, 3, 1, 1), 64, "oneDNN")])                                # 3x3: slower that way
 def test_generator_conv_routes_equal_pytorchs_conv(make, size, route, monkeypatch):
     torch.manual_seed(0)
     plain = make()

@@ -2,8 +2,8 @@
 
 Why: oneDNN's convolutions are near the matrix-product speed for mid-sized layers, and far from
 it at the edges: tiny maps (small_maps.py), wide 3x3 layers where Winograd does a quarter of the
-multiplications (winograd.py, generators only), and output layers with 1-4 channels on large
-maps, which oneDNN runs far below its speed while the same sum as a transposed convolution
+multiplications (winograd.py, generators only), and 7x7 output layers with 1-4 channels on
+large maps, which oneDNN runs far below its speed while the same sum as a transposed convolution
 (product, then scatter) ran 1.6-1.8x faster, forward and backward (32 -> 3 channels, 7x7, 128 px).
 
 Each route computes the same convolution; only float rounding differs. The modules are class-swapped at
@@ -20,8 +20,9 @@ from torch.nn import functional as F
 
 from . import small_maps, winograd
 
-FEW_OUTPUTS, MANY_INPUTS = 4, 16  # an image-producing layer: 64 -> 3 channels ...
-FEW_OUTPUTS_AREA = 64 * 64        # ... on a map this large (a PatchGAN's 1-channel 30x30 head ran 0.8x)
+# an image-producing layer (16+ -> 1-4 channels) with a 7x7 or larger kernel on a map of 64x64 or
+# more: where it measured faster (a PatchGAN's 1-channel 30x30 head ran 0.8x, 3x3 output convs 0.4-0.8x forward)
+FEW_OUTPUTS, MANY_INPUTS, FEW_OUTPUTS_KERNEL, FEW_OUTPUTS_AREA = 4, 16, 7, 64 * 64
 
 
 _enabled = True
@@ -59,7 +60,7 @@ class CPUConv2d(nn.Conv2d):
         if self.winograd and self.kernel_size == (3, 3) and winograd.pays_off(x, self.in_channels, self.out_channels):
             return winograd.conv3x3(self._padded(x), self.weight, self.bias)
         if (self.out_channels <= FEW_OUTPUTS and self.in_channels >= MANY_INPUTS
-                and x.shape[-1] * x.shape[-2] >= FEW_OUTPUTS_AREA):
+                and min(self.kernel_size) >= FEW_OUTPUTS_KERNEL and x.shape[-1] * x.shape[-2] >= FEW_OUTPUTS_AREA):
             (kh, kw) = self.kernel_size
             return F.conv_transpose2d(self._padded(x), self.weight.flip(2, 3).transpose(0, 1), self.bias,
                                       padding=(kh - 1, kw - 1))
