@@ -5,7 +5,8 @@ larger maps, and oneDNN already runs them near this CPU's matrix-product speed, 
 to train faster is fewer multiplications. Winograd computes each 4x4 output tile from a 6x6
 input tile with 36 products per channel pair instead of 144: the work becomes 36 batched
 matrix products (`torch.bmm`), framed by small fixed linear transforms. Forward and backward
-measured 1.2-1.5x oneDNN on 2 cores where `pays_off` says so (benchmarks/throughput.py).
+measured 1.0-1.85x oneDNN on 2 cores where `pays_off` says so, and a CycleGAN step 1.17x
+(`python benchmarks/throughput.py --reference-settings`, "without Winograd").
 
 The sum is the same convolution in another order: results agree with oneDNN to ~1e-5 of the
 output's range (the transforms' fractions round differently), far below what training notices,
