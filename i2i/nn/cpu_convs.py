@@ -57,7 +57,9 @@ class CPUConv2d(nn.Conv2d):
             return small_maps.conv2d(x, self)
         if self.stride != (1, 1):
             return super().forward(x)
-        if self.winograd and self.kernel_size == (3, 3) and winograd.pays_off(x, self.in_channels, self.out_channels):
+        if self.winograd and self.kernel_size == (3, 3) and winograd.pays_off(
+                x.size(0), x.size(2) + 2 * self.padding[0] - 2, x.size(3) + 2 * self.padding[1] - 2,
+                self.in_channels, self.out_channels):
             return winograd.conv3x3(self._padded(x), self.weight, self.bias)
         if (self.out_channels <= FEW_OUTPUTS and self.in_channels >= MANY_INPUTS
                 and min(self.kernel_size) >= FEW_OUTPUTS_KERNEL and x.shape[-1] * x.shape[-2] >= FEW_OUTPUTS_AREA):
