@@ -83,7 +83,7 @@ def test_real_and_fake_in_one_d_call_give_the_same_outputs():
     d = build_discriminator(DiscriminatorConfig(name="multiscale", ndf=8, n_layers=2, norm="instance", num_D=2), 3)
     assert treats_each_image_alone(d)
     real, fake = torch.randn(2, 3, 32, 32), torch.randn(2, 3, 32, 32)
-    out_real, out_fake = split_batch(d(torch.cat([real, fake])), 2)
+    out_real, out_fake = split_batch(d(torch.cat([real, fake])), [2, 2])
     for got, want in ((out_real, d(real)), (out_fake, d(fake))):
         assert torch.allclose(flat(got), flat(want), atol=1e-5)
     for norm, sn in (("batch", False), ("none", True)):  # batch statistics; a power iteration per call

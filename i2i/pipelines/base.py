@@ -35,13 +35,13 @@ def treats_each_image_alone(net: nn.Module) -> bool:
     return not any(isinstance(m, (_BatchNorm, nn.Dropout)) or parametrize.is_parametrized(m) for m in net.modules())
 
 
-def split_batch(out, n: int):
-    """D's output for a concatenated batch (a tensor, or nested lists of them: scales and
-    features) -> (its first n images' output, the rest's), with the same nesting."""
+def split_batch(out, sizes: list[int]) -> tuple:
+    """A network's output for a concatenated batch (a tensor, or nested lists of them: D's scales
+    and features) -> one output per part of `sizes` images, each with the same nesting."""
     if torch.is_tensor(out):
-        return out[:n], out[n:]
-    halves = [split_batch(o, n) for o in out]
-    return type(out)(h[0] for h in halves), type(out)(h[1] for h in halves)
+        return out.split(sizes)
+    parts = [split_batch(o, sizes) for o in out]
+    return tuple(type(out)(p[i] for p in parts) for i in range(len(sizes)))
 
 
 @dataclass(frozen=True)
@@ -171,20 +171,19 @@ class Pipeline(nn.Module):
         judges each image on its own sees both batches in one call: the same outputs, and on
         2 CPU cores a PatchGAN ran ~1.4x faster per image at batch 2 than twice at batch 1."""
         fake = fake.detach()
-        if self.stack_calls and real.shape == fake.shape and treats_each_image_alone(D):
-            out_real, out_fake = split_batch(D(torch.cat([real, fake])), real.size(0))
-        else:
-            out_real, out_fake = D(real), D(fake)
+        out = self.stacked(D, real=real, fake=fake)
+        out_real, out_fake = out["real"], out["fake"]
         return {**self.adversarial_d_terms(name, out_real, out_fake), **self.penalty_terms(name, D, real, fake)}
 
-    def stacked(self, net: nn.Module, **inputs) -> dict[str, torch.Tensor]:
+    def stacked(self, net: nn.Module, **inputs) -> dict:
         """{name: net(x)} for the inputs not None, in one call on them stacked where that gives the
-        same numbers (CycleGAN runs each generator on its fake, identity and cycle inputs at once)."""
+        same numbers (D on real and fake; CycleGAN's generators on their fake, identity and cycle
+        inputs at once)."""
         inputs = {k: x for k, x in inputs.items() if x is not None}
         xs = list(inputs.values())
         if (self.stack_calls and len(xs) > 1 and all(x.shape[1:] == xs[0].shape[1:] for x in xs)
                 and treats_each_image_alone(net)):
-            return dict(zip(inputs, net(torch.cat(xs)).split([x.size(0) for x in xs])))
+            return dict(zip(inputs, split_batch(net(torch.cat(xs)), [x.size(0) for x in xs])))
         return {k: net(x) for k, x in inputs.items()}
 
     def after_discriminator_update(self) -> None:
