@@ -7,6 +7,7 @@ import copy
 import pytest
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
 from i2i import config
 from i2i.config import DiscriminatorConfig, GeneratorConfig
@@ -86,9 +87,26 @@ def test_real_and_fake_in_one_d_call_give_the_same_outputs():
     out_real, out_fake = split_batch(d(torch.cat([real, fake])), [2, 2])
     for got, want in ((out_real, d(real)), (out_fake, d(fake))):
         assert torch.allclose(flat(got), flat(want), atol=1e-5)
-    for norm, sn in (("batch", False), ("none", True)):  # batch statistics; a power iteration per call
+    # batch statistics; a running-statistics update per call; a power iteration per call
+    for norm, sn in (("batch", False), ("instance_running", False), ("none", True)):
         assert not treats_each_image_alone(build_discriminator(DiscriminatorConfig(name="patch", norm=norm,
                                                                                    spectral_norm=sn), 3))
+
+
+def test_plain_convs_come_back_under_spectral_norm():
+    """use_cpu_convs(on=False) also restores convs that spectral norm wrapped after the swap
+    (model.generator.spectral_norm=true): the benchmarks' "without" rows must be plain."""
+    g = build_generator(GeneratorConfig(name="resnet", ngf=8, num_blocks=1, spectral_norm=True), 3, 3)
+    wrapped = [m for m in g.modules() if isinstance(m, nn.Conv2d) and parametrize.is_parametrized(m)]
+    assert wrapped and all(isinstance(m, CPUConv2d) and m.winograd for m in wrapped)
+    x = torch.rand(1, 3, 32, 32)
+    g.eval()
+    with torch.no_grad():
+        before = g(x)
+        use_cpu_convs(g, on=False)
+        assert not any(isinstance(m, (CPUConv2d, CPUConvTranspose2d)) or hasattr(m, "winograd") for m in g.modules())
+        assert all(parametrize.is_parametrized(m) for m in wrapped)
+        assert torch.allclose(g(x), before, atol=1e-5)
 
 
 def test_cyclegan_steps_match_separate_calls_plain_convs_and_plain_adam(tmp_path, monkeypatch):

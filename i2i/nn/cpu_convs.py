@@ -17,6 +17,7 @@ import contextlib
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.nn.utils import parametrize
 
 from . import small_maps, winograd
 
@@ -97,8 +98,12 @@ def use_cpu_convs(net: nn.Module, on: bool = True, winograd: bool = False) -> nn
     for m in net.modules():
         if type(m) in swaps:
             m.__class__ = swaps[type(m)]
-        if type(m) is CPUConv2d:
+        elif not on and parametrize.is_parametrized(m) and type(m).__bases__[0] in swaps:
+            # spectral norm added after the swap: its per-module class derives from ours
+            base = swaps[type(m).__bases__[0]]
+            type(m).__bases__, type(m).__name__ = (base,), f"Parametrized{base.__name__}"
+        if isinstance(m, CPUConv2d):
             m.winograd = winograd
-        elif type(m) is nn.Conv2d:
+        else:
             vars(m).pop("winograd", None)
     return net

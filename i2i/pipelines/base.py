@@ -28,11 +28,16 @@ WEIGHT_KEYS = ("gan", "l1", "mse", "cycle", "identity", "perceptual", "feature_m
 
 def treats_each_image_alone(net: nn.Module) -> bool:
     """No layer mixes the images of a batch or changes between calls: no batch norm (batch
-    statistics), no spectral norm (one power iteration per call), no dropout (its masks). Then
-    one call on stacked inputs computes what a call on each would."""
-    from torch.nn.modules.batchnorm import _BatchNorm
+    statistics), no norm keeping running statistics (one momentum update per call: instance norm
+    with track_running_stats too), no spectral norm (one power iteration per call), no dropout
+    (its masks). Then one call on stacked inputs computes what a call on each would."""
+    from torch.nn.modules.batchnorm import _BatchNorm, _NormBase
     from torch.nn.utils import parametrize
-    return not any(isinstance(m, (_BatchNorm, nn.Dropout)) or parametrize.is_parametrized(m) for m in net.modules())
+
+    def stateful(m: nn.Module) -> bool:
+        return (isinstance(m, (_BatchNorm, nn.Dropout)) or parametrize.is_parametrized(m)
+                or (isinstance(m, _NormBase) and m.track_running_stats))
+    return not any(stateful(m) for m in net.modules())
 
 
 def split_batch(out, sizes: list[int]) -> tuple:
