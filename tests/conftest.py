@@ -1,6 +1,7 @@
 """Shared fixtures: small datasets built from real photos that ship with scikit-image."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -22,6 +23,39 @@ def _same_threads_for_every_test():
     results that depend on the count (bit-exact fingerprints) must not depend on test order."""
     yield
     torch.set_num_threads(2)
+
+
+# The suite's figures (bit-exact resume, fingerprints, tolerances) are the CPU's, where CI runs:
+# on a machine with a GPU, `device=auto`, every fixture of any scope and every subprocess still
+# take the CPU. Tests marked `cuda` (tests/test_cuda.py) are the GPU's own; they get it back.
+_cuda_is_available, _cuda_visible = torch.cuda.is_available, os.environ.get("CUDA_VISIBLE_DEVICES")
+if _cuda_is_available():
+    torch.cuda.init()  # this process keeps its GPUs; the variable below hides them from children
+torch.cuda.is_available = lambda: False
+os.environ["CUDA_VISIBLE_DEVICES"] = ""
+
+
+@pytest.fixture(autouse=True)
+def _gpu_for_cuda_tests(request):
+    if "cuda" not in request.keywords:
+        yield
+        return
+    if not _cuda_is_available():
+        pytest.skip("needs a CUDA GPU")
+    with pytest.MonkeyPatch.context() as mp:  # not the test's own monkeypatch: its undo() keeps this
+        mp.setattr(torch.cuda, "is_available", _cuda_is_available)
+        if _cuda_visible is None:
+            mp.delenv("CUDA_VISIBLE_DEVICES")
+        else:
+            mp.setenv("CUDA_VISIBLE_DEVICES", _cuda_visible)
+        yield
+
+
+def subprocess_env(**extra: str) -> dict:
+    """os.environ for a child Python that imports i2i from this checkout (PYTHONPATH prepended,
+    not replaced: an environment may need its own entries)."""
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path, **extra}
 
 
 @pytest.fixture(scope="session")

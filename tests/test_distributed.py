@@ -1,6 +1,5 @@
 """Training with torchrun (DDP, gloo on CPU): 2 processes x batch b give the weights 1 process x
 batch 2b gives, and a distributed run stopped and resumed matches one that ran straight through."""
-import os
 import subprocess
 import sys
 
@@ -8,7 +7,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import ROOT
+from conftest import ROOT, subprocess_env
 from helpers import TINY
 from i2i import config
 from i2i.data import DataMeta
@@ -35,7 +34,7 @@ def train(out, nproc: int, batch: int, iters: int, resume: bool = False, data=No
         else [sys.executable]
     cmd += ["train.py", "pix2pix", "--out", str(out), "--iters", str(iters)]
     cmd += ["--resume"] if resume else ["--data", str(data), *SETTINGS, f"train.batch_size={batch}"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    env = subprocess_env(OMP_NUM_THREADS="1")
     r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     return r
