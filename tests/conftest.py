@@ -29,7 +29,8 @@ def _same_threads_for_every_test():
 # on a machine with a GPU, `device=auto`, every fixture of any scope and every subprocess still
 # take the CPU. Tests marked `cuda` (tests/test_cuda.py) are the GPU's own; they get it back.
 _cuda_is_available, _cuda_visible = torch.cuda.is_available, os.environ.get("CUDA_VISIBLE_DEVICES")
-if _cuda_is_available():
+GPUS = torch.cuda.device_count() if _cuda_is_available() else 0  # counted before they are hidden
+if GPUS:
     torch.cuda.init()  # this process keeps its GPUs; the variable below hides them from children
 torch.cuda.is_available = lambda: False
 os.environ["CUDA_VISIBLE_DEVICES"] = ""

@@ -11,9 +11,9 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import ROOT, subprocess_env
+from conftest import GPUS, ROOT, subprocess_env
 from helpers import make_trainer, tiny_config
-from test_distributed import SETTINGS, assert_same_training, weights
+from test_distributed import SETTINGS, weights
 from i2i import config
 from i2i.cli import run_cli, translate_main
 
@@ -77,14 +77,18 @@ def test_a_gpu_run_resumes_where_it_stopped(demo_data, tmp_path):
     assert distance(w["stopped"], w["straight"]) <= 4 * noise + 1e-6, noise
 
 
-@pytest.mark.skipif(not torch.cuda.is_available() or torch.cuda.device_count() < 2, reason="needs 2 GPUs")
+@pytest.mark.skipif(GPUS < 2, reason="needs 2 GPUs")
 def test_two_gpus_with_nccl_train_like_one_gpu_with_the_whole_batch(demo_data, tmp_path):
-    """The GPU twin of test_distributed's CPU (gloo) check: nccl cannot join two processes on one GPU."""
+    """The GPU twin of test_distributed's CPU (gloo) check (nccl cannot join two processes on one
+    GPU). GPU runs differ by float noise anyway, so the yardstick is a run on half the batch:
+    what each process would train on without the gradient sync. Not yet run: the GPU lent here
+    had one device."""
     env = subprocess_env(OMP_NUM_THREADS="1")
     common = ["train.py", "pix2pix", "--data", str(demo_data / "paired"), "--iters", "4", "--device", "cuda", *SETTINGS]
-    for name, launcher, batch in (("ddp", ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"], 2),
-                                  ("one", [], 4)):
+    ddp = ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    for name, launcher, batch in (("ddp", ddp, 2), ("one", [], 4), ("half", [], 2)):
         r = subprocess.run([sys.executable, *launcher, *common, f"train.batch_size={batch}", "--out", str(tmp_path / name)],
                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, r.stderr[-3000:]
-    assert_same_training(weights(tmp_path / "ddp"), weights(tmp_path / "one"))
+    w = {name: weights(tmp_path / name) for name in ("ddp", "one", "half")}
+    assert distance(w["ddp"], w["one"]) < 0.25 * distance(w["half"], w["one"])
