@@ -61,9 +61,9 @@ def overrides(pipe: str, root: Path, vgg: Path) -> list[str]:
     return out + EXTRA
 
 
-def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    mse = (a.float() - b.float()).pow(2).mean().item() / 4  # [-1, 1] -> [0, 1]
-    return 10 * math.log10(1 / mse) if mse > 0 else float("inf")
+def image(t: torch.Tensor):
+    """The first image of an N x C x H x W batch in [-1, 1], as metrics.quality takes it."""
+    return ((t[0].float() + 1) / 2).permute(1, 2, 0).numpy()
 
 
 def sync() -> None:
@@ -91,14 +91,14 @@ def peak_gib(reset: bool = False) -> float:
     return torch.cuda.max_memory_allocated() / 2 ** 30
 
 
-def measure(pipe: str, variant: list[str], root: Path, vgg: Path, steps: int, pool: list | None) -> dict:
-    from i2i import config, data, engine, pipelines
+def measure(pipe: str, variant: list[str], root: Path, vgg: Path, steps: int, dataset, pool: list | None) -> dict:
+    """`dataset`: the pipeline's, made once (the variants change train.* keys only)."""
+    from i2i import config, engine, pipelines
     from i2i.errors import UserError
     try:
         cfg = config.load(pipe, overrides(pipe, root, vgg) + variant)
     except UserError as e:
         return {"refused": str(e)}
-    dataset = data.build_dataset(cfg.data, pipelines.pipeline_class(cfg).data_kind)
     torch.manual_seed(0)
     pipeline = pipelines.build_pipeline(cfg, dataset.meta)
     peak_gib(reset=True)
@@ -126,10 +126,9 @@ def measure(pipe: str, variant: list[str], root: Path, vgg: Path, steps: int, po
     return out
 
 
-def inference(pipe: str, root: Path, vgg: Path, pool: list, reps: int) -> dict:
-    from i2i import config, data, inference as inf, pipelines
-    cfg = config.load(pipe, overrides(pipe, root, vgg))
-    meta = data.build_dataset(cfg.data, pipelines.pipeline_class(cfg).data_kind).meta
+def inference(cfg, meta, pool: list, reps: int) -> dict:
+    from i2i import inference as inf, pipelines
+    from i2i.metrics.quality import psnr
     torch.manual_seed(0)
     pipeline = pipelines.build_pipeline(cfg, meta)
     b = pool[0]
@@ -146,7 +145,7 @@ def inference(pipe: str, root: Path, vgg: Path, pool: list, reps: int) -> dict:
             out[f"{'half' if half else 'fp32'}_b{n}_ips"] = n / statistics.median(times)
             if n == 1:
                 if half:
-                    out["half_psnr_vs_fp32"] = psnr(y, ref)
+                    out["half_psnr_vs_fp32"] = psnr(image(y), image(ref))
                 else:
                     ref = y
     return out
@@ -179,14 +178,17 @@ def main() -> None:
         make_labels(root)
         print(f"{'pipeline':<9} {'variant':<32} {'batch':>5} {'s/step':>8} {'img/s':>7} {'speed':>6} "
               f"{'GiB':>6} {'warm-up s':>9} finite", flush=True)
+        from i2i import config, data, pipelines
         for pipe in args.pipelines:
             pool, base = None, None
+            cfg = config.load(pipe, overrides(pipe, root, vgg))
+            dataset = data.build_dataset(cfg.data, pipelines.pipeline_class(cfg).data_kind)
             variants = {k: VARIANTS[k] for k in args.variants}
             if pipe in args.compile:
                 variants[COMPILED[0]] = COMPILED[1]
             for name, v in variants.items():
                 try:
-                    r = measure(pipe, v, root, vgg, args.steps, pool)
+                    r = measure(pipe, v, root, vgg, args.steps, dataset, pool)
                 except Exception as e:  # one failing row must not hide the others
                     r = {"error": f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"}
                 if "refused" in r or "error" in r:
@@ -201,7 +203,7 @@ def main() -> None:
                 rows.append({"pipe": pipe, "variant": name, **r})
             if pool is not None:
                 try:
-                    inf = inference(pipe, root, vgg, pool, reps=max(5, args.steps // 2))
+                    inf = inference(cfg, dataset.meta, pool, reps=max(5, args.steps // 2))
                     print(f"{pipe:<9} inference img/s: fp32 {inf['fp32_b1_ips']:.1f} (batch 8: {inf['fp32_b8_ips']:.1f})"
                           + (f", --half {inf['half_b1_ips']:.1f} (batch 8: {inf['half_b8_ips']:.1f}); --half vs fp32 "
                              f"{inf['half_psnr_vs_fp32']:.1f} dB PSNR" if "half_b1_ips" in inf else ""), flush=True)
