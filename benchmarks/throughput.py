@@ -59,6 +59,8 @@ from pathlib import Path
 
 import torch
 
+from i2i.runtime import keep_freed_memory
+
 REPO = Path(__file__).resolve().parents[1]
 SUBSETS = {"pix2pix": "paired", "cyclegan": "unpaired", "stargan": "domains", "munit": "unpaired",
            "spade": "labels"}  # demo folders
@@ -243,7 +245,7 @@ def reference_rows(pipe: str, steps: int) -> list[tuple[str, float]]:
                 for g in opt.param_groups:
                     g["fused"], g["foreach"] = False, False
         elif off == "Winograd":
-            for net in p.generators.values():
+            for net in list(p.generators.values()) + list(p.discriminators.values()):
                 use_cpu_convs(net, winograd=False)
         elif off == "CPU conv routes":
             for net in list(p.generators.values()) + list(p.discriminators.values()):
@@ -326,6 +328,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="smoke test: 128 px, 1 timed step, 8 loader batches")
     ap.add_argument("--reference-settings", action="store_true",
                     help="only the pix2pix/CycleGAN reference's settings: i2i vs its iteration re-stated (~6 min)")
+    ap.add_argument("--malloc-defaults", action="store_true",
+                    help="leave glibc's malloc as it is (train.py and translate.py keep freed memory for reuse)")
     ap.add_argument("--one", nargs=2, metavar=("PIPELINE", "SIZE"), help=argparse.SUPPRESS)
     ap.add_argument("--root", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -334,10 +338,11 @@ def main() -> None:
     sizes = {p: args.sizes or DEFAULT_SIZES[p] for p in args.pipelines}
     if args.threads:
         torch.set_num_threads(args.threads)
+    kept = not args.malloc_defaults and keep_freed_memory()  # as train.py and translate.py do
 
     if args.reference_settings:
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
-              f"load avg {os.getloadavg()[0]:.1f}")
+              f"load avg {os.getloadavg()[0]:.1f}, malloc keeps freed memory: {'yes' if kept else 'no'}")
         print_reference_rows(args.steps if args.steps != 3 else 15)
         return
     if args.one:  # child: one config, one JSON line
@@ -361,6 +366,7 @@ def main() -> None:
                 peak = peaks()  # right before the config, in this (otherwise idle) process
                 cmd = [sys.executable, __file__, "--one", pipe, str(size), "--root", root, "--steps",
                        str(args.steps), "--loader-batches", str(args.loader_batches), "--threads", str(args.threads)]
+                cmd += ["--malloc-defaults"] if args.malloc_defaults else []
                 proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
                 line = next((l for l in proc.stdout.splitlines() if l.startswith("RESULT ")), None)
                 if proc.returncode or line is None:

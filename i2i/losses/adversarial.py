@@ -9,6 +9,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..nn.cpu_convs import twice_differentiable
+
 MODES = ("vanilla", "vanilla-saturating", "lsgan", "hinge", "wgan", "wgan-gp", "relativistic",
          "relativistic-standard", "relativistic-lsgan")
 RELATIVISTIC = ("relativistic", "relativistic-standard", "relativistic-lsgan")
@@ -72,7 +74,8 @@ def gradient_penalty(D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> to
     """WGAN-GP (Gulrajani et al. 2017): (||grad D(x_hat)|| - 1)^2 on random interpolates."""
     alpha = torch.rand(real.size(0), 1, 1, 1, device=real.device)
     x_hat = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
-    out = sum(p.sum() for p in _predictions(D(x_hat)))
+    with twice_differentiable():
+        out = sum(p.sum() for p in _predictions(D(x_hat)))
     (grad,) = torch.autograd.grad(out, x_hat, create_graph=True)
     return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
 
@@ -81,7 +84,8 @@ def r1_penalty(D, real: torch.Tensor) -> torch.Tensor:
     """R1 (Mescheder et al. 2018): the squared gradient norm of D at real images, 0.5 * E|grad|^2
     (the caller weights it by gamma); it keeps D flat on the data, which stabilises any mode."""
     x = real.detach().requires_grad_(True)
-    out = sum(p.sum() for p in _predictions(D(x)))
+    with twice_differentiable():
+        out = sum(p.sum() for p in _predictions(D(x)))
     (grad,) = torch.autograd.grad(out, x, create_graph=True)
     return 0.5 * grad.flatten(1).pow(2).sum(1).mean()
 

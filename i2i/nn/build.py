@@ -150,7 +150,7 @@ def build_discriminator(d: DiscriminatorConfig, in_ch: int, init: str = "normal"
     builder_parameters(DISCRIMINATORS, d.name)  # refuses a builder that swallows keywords
     net = builder(in_ch=in_ch, **context, **knob_values("discriminator", d))
     init_weights(net, init, gain)
-    use_cpu_convs(net)  # no Winograd: gradient penalties differentiate D twice
+    use_cpu_convs(net, winograd=True)  # penalties differentiate D twice: they run it twice_differentiable()
     if d.spectral_norm and not getattr(net, "has_spectral_norm", False):
         apply_spectral_norm(net)
     return net

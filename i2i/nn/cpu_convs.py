@@ -1,9 +1,9 @@
 """Conv layers that take the fastest exact route for each call on the CPU.
 
 Why: oneDNN's convolutions are near the matrix-product speed for mid-sized layers, and far from
-it at the edges: tiny maps (small_maps.py), wide 3x3 layers where Winograd does a quarter of the
-multiplications (winograd.py, generators only), and 7x7 output layers with 1-4 channels on
-large maps, which oneDNN runs far below its speed while the same sum as a transposed convolution
+it at the edges: tiny maps (small_maps.py), wide 3x3 and 4x4 stride-1 layers where Winograd does
+a quarter of the multiplications (winograd.py; not under `twice_differentiable()`), and 7x7
+output layers with 1-4 channels on large maps, which oneDNN runs far below its speed while the same sum as a transposed convolution
 (product, then scatter) ran 1.6-1.8x faster, forward and backward (32 -> 3 channels, 7x7, 128 px).
 
 Each route computes the same convolution; only float rounding differs. The modules are class-swapped at
@@ -27,6 +27,7 @@ FEW_OUTPUTS, MANY_INPUTS, FEW_OUTPUTS_KERNEL, FEW_OUTPUTS_AREA = 4, 16, 7, 64 * 
 
 
 _enabled = True
+_winograd_allowed = True
 
 
 @contextlib.contextmanager
@@ -41,6 +42,18 @@ def pytorch_convs():
         _enabled = was
 
 
+@contextlib.contextmanager
+def twice_differentiable():
+    """No Winograd for the calls inside, whose graphs can then be differentiated twice (gradient
+    penalties: Winograd's hand-written backward cannot be). The other routes are plain autograd."""
+    global _winograd_allowed
+    was, _winograd_allowed = _winograd_allowed, False
+    try:
+        yield
+    finally:
+        _winograd_allowed = was
+
+
 def _own_route(x: torch.Tensor, conv: nn.Module) -> bool:
     return (_enabled and x.dim() == 4 and x.device.type == "cpu" and x.dtype == torch.float32 and conv.groups == 1
             and conv.dilation == (1, 1) and not isinstance(conv.padding, str)
@@ -49,7 +62,7 @@ def _own_route(x: torch.Tensor, conv: nn.Module) -> bool:
 
 
 class CPUConv2d(nn.Conv2d):
-    winograd = False  # use_cpu_convs(..., winograd=True) sets it on the modules of a generator
+    winograd = False  # use_cpu_convs(..., winograd=True) sets it
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not _own_route(x, self):
@@ -58,13 +71,13 @@ class CPUConv2d(nn.Conv2d):
             return small_maps.conv2d(x, self)
         if self.stride != (1, 1):
             return super().forward(x)
-        if self.winograd and self.kernel_size == (3, 3) and winograd.pays_off(
-                x.size(0), x.size(2) + 2 * self.padding[0] - 2, x.size(3) + 2 * self.padding[1] - 2,
-                self.in_channels, self.out_channels):
-            return winograd.conv3x3(self._padded(x), self.weight, self.bias)
+        (kh, kw) = self.kernel_size
+        if self.winograd and _winograd_allowed and kh == kw and winograd.pays_off(
+                x.size(0), x.size(2) + 2 * self.padding[0] - kh + 1, x.size(3) + 2 * self.padding[1] - kw + 1,
+                self.in_channels, self.out_channels, kh):
+            return winograd.conv(self._padded(x), self.weight, self.bias)
         if (self.out_channels <= FEW_OUTPUTS and self.in_channels >= MANY_INPUTS
                 and min(self.kernel_size) >= FEW_OUTPUTS_KERNEL and x.shape[-1] * x.shape[-2] >= FEW_OUTPUTS_AREA):
-            (kh, kw) = self.kernel_size
             return F.conv_transpose2d(self._padded(x), self.weight.flip(2, 3).transpose(0, 1), self.bias,
                                       padding=(kh - 1, kw - 1))
         return super().forward(x)
@@ -91,8 +104,8 @@ SWAPS = {nn.Conv2d: CPUConv2d, nn.ConvTranspose2d: CPUConvTranspose2d}
 def use_cpu_convs(net: nn.Module, on: bool = True, winograd: bool = False) -> nn.Module:
     """Give every plain Conv2d / ConvTranspose2d of `net` these routes (in place: the modules
     keep their parameters and names; spectral-normed or other subclassed convs are left).
-    `winograd`: also Winograd for wide 3x3 layers (its backward cannot be differentiated again:
-    not for networks under a gradient penalty). `on=False` turns them back into PyTorch's own
+    `winograd`: also Winograd for wide 3x3 and 4x4 stride-1 layers (its backward cannot be
+    differentiated again: penalties run D under `twice_differentiable()`). `on=False` turns them back into PyTorch's own
     modules (benchmarks and tests compare the two)."""
     swaps = SWAPS if on else {fast: plain for plain, fast in SWAPS.items()}
     for m in net.modules():
