@@ -221,64 +221,80 @@ def run_one(pipe: str, size: int, root: str, steps: int, loader_batches: int) ->
 
 # ----------------------------------------------------------------- the reference's settings
 
-def reference_rows(pipe: str, steps: int) -> list[tuple[str, float]]:
-    """Seconds per training step at the pix2pix/CycleGAN reference's own settings: i2i as it is,
-    i2i with each CPU speed-up turned off in turn, and the reference's iteration re-stated
-    (benchmarks/reference_step.py). Variants are timed in turns (one step each, `steps` rounds,
-    after 2 warm-ups) so a busy neighbour slows them alike; the median is kept."""
+REFERENCE_VARIANTS = ("i2i", "i2i without fused Adam", "i2i without Winograd", "i2i without CPU conv routes",
+                      "i2i without stacked calls", "i2i without kept memory", "reference (re-stated)")
+REFERENCE_WARMUP = 3
+
+
+def reference_step_times(pipe: str, variant: str, steps: int) -> list[float]:
+    """In a process of its own: seconds for each of `steps` training steps (after warm-ups) of
+    one variant at the reference's settings. i2i keeps freed memory as train.py does; the
+    reference runs with the allocator's defaults, as its own train.py would."""
     from reference_step import REFERENCES, SETTINGS, plain
 
     from i2i import config, engine, pipelines
     from i2i.data import DataMeta
     from i2i.nn.cpu_convs import use_cpu_convs
+    if variant.startswith("i2i") and variant != "i2i without kept memory":
+        keep_freed_memory()
     cfg = config.load(pipe, SETTINGS[pipe] + ["train.device=cpu"])
     n, size = cfg.train.batch_size, cfg.data.crop_size
     gen = torch.Generator().manual_seed(0)
     batch = {k: torch.rand(n, 3, size, size, generator=gen) * 2 - 1 for k in ("A", "B")}
-
-    def trainer(off: str):
-        torch.manual_seed(0)
-        p = pipelines.build_pipeline(cfg, DataMeta())
+    torch.manual_seed(0)
+    p = pipelines.build_pipeline(cfg, DataMeta())
+    if variant == "reference (re-stated)":
+        ref = REFERENCES[pipe](p, cfg)
+        fn = lambda: ref.step(batch["A"], batch["B"])  # noqa: E731
+    else:
         t = engine.Trainer(p, [0] * 8, cfg, tempfile.mkdtemp(), show_progress=False)
-        if off == "fused Adam":
+        nets = list(p.generators.values()) + list(p.discriminators.values())
+        if variant == "i2i without fused Adam":
             for opt in t.optimizers.values():
                 for g in opt.param_groups:
                     g["fused"], g["foreach"] = False, False
-        elif off == "Winograd":
-            for net in list(p.generators.values()) + list(p.discriminators.values()):
+        elif variant == "i2i without Winograd":
+            for net in nets:
                 use_cpu_convs(net, winograd=False)
-        elif off == "CPU conv routes":
-            for net in list(p.generators.values()) + list(p.discriminators.values()):
+        elif variant == "i2i without CPU conv routes":
+            for net in nets:
                 plain(net)
-        elif off == "stacked calls":
+        elif variant == "i2i without stacked calls":
             p.stack_calls = False
-        return lambda: t.train_step(batch)
-
-    def reference():
-        torch.manual_seed(0)
-        ref = REFERENCES[pipe](pipelines.build_pipeline(cfg, DataMeta()), cfg)
-        return lambda: ref.step(batch["A"], batch["B"])
-
-    variants = {"i2i": trainer("")}
-    for off in ("fused Adam", "Winograd", "CPU conv routes", "stacked calls"):
-        variants[f"i2i without {off}"] = trainer(off)
-    variants["reference (re-stated)"] = reference()
-    times = {k: [] for k in variants}
-    for k, fn in variants.items():
-        fn(), fn()  # warm-up
-    for _ in range(steps):
-        for k, fn in variants.items():
-            times[k].append(_timed(fn))
-    return [(k, statistics.median(v)) for k, v in times.items()]
+        fn = lambda: t.train_step(batch)  # noqa: E731
+    for _ in range(REFERENCE_WARMUP):
+        fn()
+    return [_timed(fn) for _ in range(steps)]
 
 
-def print_reference_rows(steps: int) -> None:
+def reference_rows(pipe: str, rounds: int, steps: int) -> list[tuple[str, float]]:
+    """Seconds per training step at the pix2pix/CycleGAN reference's own settings: i2i as it is,
+    i2i with each CPU speed-up turned off in turn, and the reference's iteration re-stated
+    (benchmarks/reference_step.py). Each variant runs in a process of its own, as a training run
+    would (one model, its own allocator state); the variants take turns, `rounds` times in a
+    rotating order, so a busy neighbour or a slow spell slows them alike. A row is the median over
+    its rounds of each round's median step."""
+    per_round = {v: [] for v in REFERENCE_VARIANTS}
+    for r in range(rounds):
+        order = REFERENCE_VARIANTS[r % len(REFERENCE_VARIANTS):] + REFERENCE_VARIANTS[:r % len(REFERENCE_VARIANTS)]
+        for v in order:
+            cmd = [sys.executable, __file__, "--reference-worker", pipe, v, "--steps", str(steps)]
+            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+            line = next((l for l in proc.stdout.splitlines() if l.startswith("RESULT ")), None)
+            if proc.returncode or line is None:
+                sys.exit(f"{pipe} {v} failed:\n{proc.stderr[-3000:]}")
+            per_round[v].append(statistics.median(json.loads(line[7:])))
+    return [(v, statistics.median(t)) for v, t in per_round.items()]
+
+
+def print_reference_rows(rounds: int, steps: int) -> None:
     print("Reference settings (the pix2pix/CycleGAN reference's own: pix2pix unet_128 ngf 64, PatchGAN with batch"
-          "\n  norm, batch 4, 128 px; CycleGAN resnet_6blocks ngf 32, batch 1, 128 px); seconds per training step,"
-          f"\n  median of {steps} interleaved steps; speed = reference s/step / this row's")
+          "\n  norm, batch 4, 128 px; CycleGAN resnet_6blocks ngf 32, batch 1, 128 px); seconds per training step:"
+          f"\n  each row a process of its own, {rounds} rounds of {steps} steps after {REFERENCE_WARMUP} warm-ups,"
+          "\n  median of the rounds' medians; speed = reference s/step / this row's")
     print(f"{'config':<10} {'variant':<30} {'s/step':>7} {'180 it s':>8} {'speed':>6}")
     for pipe in ("pix2pix", "cyclegan"):
-        rows = reference_rows(pipe, steps)
+        rows = reference_rows(pipe, rounds, steps)
         ref = dict(rows)["reference (re-stated)"]
         for name, sec in rows:
             print(f"{pipe:<10} {name:<30} {sec:>7.3f} {180 * sec:>8.0f} {ref / sec:>5.2f}x", flush=True)
@@ -327,7 +343,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     ap.add_argument("--quick", action="store_true", help="smoke test: 128 px, 1 timed step, 8 loader batches")
     ap.add_argument("--reference-settings", action="store_true",
-                    help="only the pix2pix/CycleGAN reference's settings: i2i vs its iteration re-stated (~6 min)")
+                    help="only the pix2pix/CycleGAN reference's settings: i2i vs its iteration re-stated (~10 min)")
+    ap.add_argument("--rounds", type=int, default=3, help="--reference-settings: turns each variant takes")
+    ap.add_argument("--reference-worker", nargs=2, metavar=("PIPELINE", "VARIANT"), help=argparse.SUPPRESS)
     ap.add_argument("--malloc-defaults", action="store_true",
                     help="leave glibc's malloc as it is (train.py and translate.py keep freed memory for reuse)")
     ap.add_argument("--one", nargs=2, metavar=("PIPELINE", "SIZE"), help=argparse.SUPPRESS)
@@ -338,12 +356,15 @@ def main() -> None:
     sizes = {p: args.sizes or DEFAULT_SIZES[p] for p in args.pipelines}
     if args.threads:
         torch.set_num_threads(args.threads)
-    kept = not args.malloc_defaults and keep_freed_memory()  # as train.py and translate.py do
-
+    if args.reference_worker:  # child: one variant's step times, one JSON line
+        print("RESULT " + json.dumps(reference_step_times(*args.reference_worker, args.steps)))
+        return
+    if not args.malloc_defaults:
+        keep_freed_memory()  # as train.py and translate.py do
     if args.reference_settings:
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
-              f"load avg {os.getloadavg()[0]:.1f}, malloc keeps freed memory: {'yes' if kept else 'no'}")
-        print_reference_rows(args.steps if args.steps != 3 else 15)
+              f"load avg {os.getloadavg()[0]:.1f}")
+        print_reference_rows(args.rounds, args.steps if args.steps != 3 else 8)
         return
     if args.one:  # child: one config, one JSON line
         res = run_one(args.one[0], int(args.one[1]), args.root, args.steps, args.loader_batches)
