@@ -8,6 +8,7 @@ MUNIT and SPADE at 256 px).
     python benchmarks/throughput.py --pipelines munit --steps 3
     python benchmarks/throughput.py --pipelines spade --steps 2
     python benchmarks/throughput.py --reference-settings  # i2i vs the pix2pix/CycleGAN reference's step
+    python benchmarks/throughput.py --reference-settings --no-ablations --rounds 8  # i2i and reference only
 
 Why: a user without a GPU needs to know what a training step and a translation cost on
 their machine, and whether that number is a property of the hardware or of the code. So
@@ -267,16 +268,16 @@ def reference_step_times(pipe: str, variant: str, steps: int) -> list[float]:
     return [_timed(fn) for _ in range(steps)]
 
 
-def reference_rows(pipe: str, rounds: int, steps: int) -> list[tuple[str, float]]:
+def reference_rows(pipe: str, rounds: int, steps: int, variants=REFERENCE_VARIANTS) -> list[tuple[str, float]]:
     """Seconds per training step at the pix2pix/CycleGAN reference's own settings: i2i as it is,
     i2i with each CPU speed-up turned off in turn, and the reference's iteration re-stated
     (benchmarks/reference_step.py). Each variant runs in a process of its own, as a training run
     would (one model, its own allocator state); the variants take turns, `rounds` times in a
     rotating order, so a busy neighbour or a slow spell slows them alike. A row is the median over
     its rounds of each round's median step."""
-    per_round = {v: [] for v in REFERENCE_VARIANTS}
+    per_round = {v: [] for v in variants}
     for r in range(rounds):
-        order = REFERENCE_VARIANTS[r % len(REFERENCE_VARIANTS):] + REFERENCE_VARIANTS[:r % len(REFERENCE_VARIANTS)]
+        order = variants[r % len(variants):] + variants[:r % len(variants)]
         for v in order:
             cmd = [sys.executable, __file__, "--reference-worker", pipe, v, "--steps", str(steps)]
             proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
@@ -287,14 +288,15 @@ def reference_rows(pipe: str, rounds: int, steps: int) -> list[tuple[str, float]
     return [(v, statistics.median(t)) for v, t in per_round.items()]
 
 
-def print_reference_rows(rounds: int, steps: int) -> None:
+def print_reference_rows(rounds: int, steps: int, ablations: bool = True) -> None:
     print("Reference settings (the pix2pix/CycleGAN reference's own: pix2pix unet_128 ngf 64, PatchGAN with batch"
           "\n  norm, batch 4, 128 px; CycleGAN resnet_6blocks ngf 32, batch 1, 128 px); seconds per training step:"
           f"\n  each row a process of its own, {rounds} rounds of {steps} steps after {REFERENCE_WARMUP} warm-ups,"
           "\n  median of the rounds' medians; speed = reference s/step / this row's")
     print(f"{'config':<10} {'variant':<30} {'s/step':>7} {'180 it s':>8} {'speed':>6}")
     for pipe in ("pix2pix", "cyclegan"):
-        rows = reference_rows(pipe, rounds, steps)
+        variants = REFERENCE_VARIANTS if ablations else ("i2i", "reference (re-stated)")
+        rows = reference_rows(pipe, rounds, steps, variants)
         ref = dict(rows)["reference (re-stated)"]
         for name, sec in rows:
             print(f"{pipe:<10} {name:<30} {sec:>7.3f} {180 * sec:>8.0f} {ref / sec:>5.2f}x", flush=True)
@@ -345,6 +347,8 @@ def main() -> None:
     ap.add_argument("--reference-settings", action="store_true",
                     help="only the pix2pix/CycleGAN reference's settings: i2i vs its iteration re-stated (~10 min)")
     ap.add_argument("--rounds", type=int, default=3, help="--reference-settings: turns each variant takes")
+    ap.add_argument("--no-ablations", action="store_true",
+                    help="--reference-settings: only i2i and the reference (no 'without ...' rows)")
     ap.add_argument("--reference-worker", nargs=2, metavar=("PIPELINE", "VARIANT"), help=argparse.SUPPRESS)
     ap.add_argument("--malloc-defaults", action="store_true",
                     help="leave glibc's malloc as it is (train.py and translate.py keep freed memory for reuse)")
@@ -364,7 +368,7 @@ def main() -> None:
     if args.reference_settings:
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
               f"load avg {os.getloadavg()[0]:.1f}")
-        print_reference_rows(args.rounds, args.steps if args.steps != 3 else 8)
+        print_reference_rows(args.rounds, args.steps if args.steps != 3 else 8, not args.no_ablations)
         return
     if args.one:  # child: one config, one JSON line
         res = run_one(args.one[0], int(args.one[1]), args.root, args.steps, args.loader_batches)

@@ -68,7 +68,7 @@ TILINGS = {3: Tiling(3), 4: Tiling(4)}  # kernel size -> F(4x4, 3x3), F(3x3, 4x4
 # tiles to fill the products. 4x4 kernels need wider layers: their transformed weights
 # (36 x out x in) are read once per call, so few tiles leave the products memory-bound.
 MIN_CHANNELS = {3: 128, 4: 256}
-MIN_TILES = {3: 64, 4: 50}  # 3x3: a 32x32 output map at batch 1; 4x4: a 15x15 map at batch 2
+MIN_TILES = {3: 64, 4: 100}  # 3x3: a 32x32 output map at batch 1; 4x4: a 15x15 map at batch 4
 
 
 def pays_off(n: int, out_h: int, out_w: int, in_channels: int, out_channels: int, kernel: int = 3) -> bool:
