@@ -219,7 +219,7 @@ def test_conv_routes_equal_pytorchs_conv(make, size, route, monkeypatch):
     monkeypatch.setattr(winograd, "conv", lambda *a, f=winograd.conv: taken.append("winograd") or f(*a))
     monkeypatch.setattr(cpu_convs.F, "conv_transpose2d",
                         lambda *a, f=cpu_convs.F.conv_transpose2d, **kw: taken.append("few outputs") or f(*a, **kw))
-    x = torch.randn(2 if plain.kernel_size == (4, 4) else 1, plain.in_channels, size, size, requires_grad=True)
+    x = torch.randn(4 if plain.kernel_size == (4, 4) else 1, plain.in_channels, size, size, requires_grad=True)
     x2 = x.detach().clone().requires_grad_()
     y, y2 = plain(x), fast(x2)
     assert taken == ([] if route == "oneDNN" else [route])
