@@ -8,8 +8,9 @@ multiplications. Both tilings read a 6x6 input tile per output tile (4x4 outputs
 kernel, or 3x3 outputs of a 4x4 kernel) and need 36 products per channel pair instead of 144:
 the work becomes 36 batched matrix products (`torch.bmm`), framed by small fixed linear
 transforms. Where `pays_off` says so, forward + backward measured 1.0-1.85x oneDNN (3x3) and
-1.2-1.7x (4x4) on 2 cores (`python benchmarks/throughput.py --reference-settings`, "without
-Winograd", gives the whole-step effect).
+1.4-1.7x (4x4: 256 -> 512 channels, 100 tiles) on 2 cores (`python benchmarks/throughput.py
+--reference-settings`, "without Winograd", gives the whole-step effect). The transforms are
+memory-bound: on a host whose memory is busy with other tenants the gain shrinks.
 
 The sum is the same convolution in another order: results agree with oneDNN to ~1e-5 of the
 output's range (the transforms' fractions round differently), far below what training notices,
@@ -64,9 +65,11 @@ class Tiling:
 
 TILINGS = {3: Tiling(3), 4: Tiling(4)}  # kernel size -> F(4x4, 3x3), F(3x3, 4x4)
 
-# Where it measured faster than oneDNN (forward + backward, 2 cores): wide layers with enough
-# tiles to fill the products. 4x4 kernels need wider layers: their transformed weights
-# (36 x out x in) are read once per call, so few tiles leave the products memory-bound.
+# Where it measured faster than oneDNN (forward + backward, 2 cores, and within a training step):
+# wide layers with enough tiles to fill the products. 4x4 kernels need wider layers and more
+# tiles: their transformed weights (36 x out x in, 19 MB for 256 -> 512) are made and read once
+# per call, so few tiles leave the products memory-bound (PatchGAN's layer at batch 2: 1.2x
+# alone, 0.97x inside a CycleGAN step; at batch 4, pix2pix: a step 1.10x faster).
 MIN_CHANNELS = {3: 128, 4: 256}
 MIN_TILES = {3: 64, 4: 100}  # 3x3: a 32x32 output map at batch 1; 4x4: a 15x15 map at batch 4
 
