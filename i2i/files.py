@@ -9,12 +9,14 @@ read-only folder) is one line naming the file.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Callable
 
 from .errors import UserError
 
+LIBRARY_TEMP = re.compile(r"\.tmp[A-Za-z0-9]{6}")  # what safetensors' own atomic save names its temp file
 TEMP_TAG = ".i2i-tmp-"  # in every temp name, so a later start can find what a killed one left
 
 
@@ -64,12 +66,13 @@ def write_text(path, text: str) -> None:
 
 def remove_stale_temps(folder, legacy_prefixes: tuple[str, ...] = ()) -> list[Path]:
     """Delete temp files a killed process left in `folder` (they can be hundreds of MB);
-    `legacy_prefixes` also match temp names written by older versions."""
+    `legacy_prefixes` also match temp names written by older versions. safetensors >= 0.8 writes
+    its own `.tmpXXXXXX` beside the file it saves (Rust's tempfile crate), which a kill leaves too."""
     folder = Path(folder)
     if not folder.is_dir():
         return []
     stale = [p for p in folder.iterdir() if p.is_file() and p.name.startswith(".")
-             and (TEMP_TAG in p.name or p.name.startswith(legacy_prefixes))]
+             and (TEMP_TAG in p.name or p.name.startswith(legacy_prefixes) or LIBRARY_TEMP.fullmatch(p.name))]
     for p in stale:
         p.unlink(missing_ok=True)
     return stale

@@ -116,11 +116,13 @@ def test_stale_temp_files_are_removed_at_start(demo_data, tmp_path):
     cfg = tiny_config("pix2pix", demo_data / "paired", 2)
     make_trainer(cfg, tmp_path / "run").fit()
     w = tmp_path / "run" / "weights"
-    stale = [w / ".latest.state.pt.k3j2h1", w / ".latest.safetensors.i2i-tmp-abcd.safetensors"]
-    for p in stale:
+    stale = [w / ".latest.state.pt.k3j2h1", w / ".latest.safetensors.i2i-tmp-abcd.safetensors",
+             w / ".tmprwsvzZ"]  # the last: safetensors >= 0.8's own temp file, left by a kill mid-save
+    keep = w / ".tmp-notes.txt"  # a user's file that only looks alike
+    for p in stale + [keep]:
         p.write_bytes(b"\0" * 1000)
     make_trainer(cfg, tmp_path / "run", resume=True)
-    assert not any(p.exists() for p in stale)
+    assert not any(p.exists() for p in stale) and keep.exists()
     assert remove_stale_temps(tmp_path / "nowhere") == []
 
 
