@@ -3,8 +3,9 @@
 Why: oneDNN's convolutions are near the matrix-product speed for mid-sized layers, and far from
 it at the edges: tiny maps (small_maps.py), wide 3x3 and 4x4 stride-1 layers where Winograd does
 a quarter of the multiplications (winograd.py; not under `twice_differentiable()`), and 7x7
-output layers with 1-4 channels on large maps, which oneDNN runs far below its speed while the same sum as a transposed convolution
-(product, then scatter) ran 1.6-1.8x faster, forward and backward (32 -> 3 channels, 7x7, 128 px).
+output layers with 1-4 channels on large maps, which oneDNN runs far below its speed while the
+same sum as a transposed convolution (product, then scatter) ran 1.6-1.8x faster, forward and
+backward (32 -> 3 channels, 7x7, 128 px).
 
 Each route computes the same convolution; only float rounding differs. The modules are class-swapped at
 build time: parameters, state-dict keys and checkpoints are those of nn.Conv2d. Only float32 CPU
@@ -105,8 +106,8 @@ def use_cpu_convs(net: nn.Module, on: bool = True, winograd: bool = False) -> nn
     """Give every plain Conv2d / ConvTranspose2d of `net` these routes (in place: the modules
     keep their parameters and names; spectral-normed or other subclassed convs are left).
     `winograd`: also Winograd for wide 3x3 and 4x4 stride-1 layers (its backward cannot be
-    differentiated again: penalties run D under `twice_differentiable()`). `on=False` turns them back into PyTorch's own
-    modules (benchmarks and tests compare the two)."""
+    differentiated again: penalties run D under `twice_differentiable()`). `on=False` turns them
+    back into PyTorch's own modules (benchmarks and tests compare the two)."""
     swaps = SWAPS if on else {fast: plain for plain, fast in SWAPS.items()}
     for m in net.modules():
         if type(m) in swaps:
