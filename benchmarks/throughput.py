@@ -268,7 +268,17 @@ def reference_step_times(pipe: str, variant: str, steps: int) -> list[float]:
     return [_timed(fn) for _ in range(steps)]
 
 
-def reference_rows(pipe: str, rounds: int, steps: int, variants=REFERENCE_VARIANTS) -> list[tuple[str, float]]:
+def child_result(args: list[str], what: str):
+    """Run this script with `args` in a process of its own; the JSON it prints after "RESULT "."""
+    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, cwd=REPO)
+    line = next((l for l in proc.stdout.splitlines() if l.startswith("RESULT ")), None)
+    if proc.returncode or line is None:
+        sys.exit(f"{what} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(line[7:])
+
+
+def reference_rows(pipe: str, rounds: int, steps: int, variants=REFERENCE_VARIANTS,
+                   threads: int = 0) -> list[tuple[str, float]]:
     """Seconds per training step at the pix2pix/CycleGAN reference's own settings: i2i as it is,
     i2i with each CPU speed-up turned off in turn, and the reference's iteration re-stated
     (benchmarks/reference_step.py). Each variant runs in a process of its own, as a training run
@@ -279,16 +289,12 @@ def reference_rows(pipe: str, rounds: int, steps: int, variants=REFERENCE_VARIAN
     for r in range(rounds):
         order = variants[r % len(variants):] + variants[:r % len(variants)]
         for v in order:
-            cmd = [sys.executable, __file__, "--reference-worker", pipe, v, "--steps", str(steps)]
-            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
-            line = next((l for l in proc.stdout.splitlines() if l.startswith("RESULT ")), None)
-            if proc.returncode or line is None:
-                sys.exit(f"{pipe} {v} failed:\n{proc.stderr[-3000:]}")
-            per_round[v].append(statistics.median(json.loads(line[7:])))
+            cmd = ["--reference-worker", pipe, v, "--steps", str(steps), "--threads", str(threads)]
+            per_round[v].append(statistics.median(child_result(cmd, f"{pipe} {v}")))
     return [(v, statistics.median(t)) for v, t in per_round.items()]
 
 
-def print_reference_rows(rounds: int, steps: int, ablations: bool = True) -> None:
+def print_reference_rows(rounds: int, steps: int, ablations: bool = True, threads: int = 0) -> None:
     print("Reference settings (the pix2pix/CycleGAN reference's own: pix2pix unet_128 ngf 64, PatchGAN with batch"
           "\n  norm, batch 4, 128 px; CycleGAN resnet_6blocks ngf 32, batch 1, 128 px); seconds per training step:"
           f"\n  each row a process of its own, {rounds} rounds of {steps} steps after {REFERENCE_WARMUP} warm-ups,"
@@ -296,7 +302,7 @@ def print_reference_rows(rounds: int, steps: int, ablations: bool = True) -> Non
     print(f"{'config':<10} {'variant':<30} {'s/step':>7} {'180 it s':>8} {'speed':>6}")
     for pipe in ("pix2pix", "cyclegan"):
         variants = REFERENCE_VARIANTS if ablations else ("i2i", "reference (re-stated)")
-        rows = reference_rows(pipe, rounds, steps, variants)
+        rows = reference_rows(pipe, rounds, steps, variants, threads)
         ref = dict(rows)["reference (re-stated)"]
         for name, sec in rows:
             print(f"{pipe:<10} {name:<30} {sec:>7.3f} {180 * sec:>8.0f} {ref / sec:>5.2f}x", flush=True)
@@ -368,7 +374,7 @@ def main() -> None:
     if args.reference_settings:
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
               f"load avg {os.getloadavg()[0]:.1f}")
-        print_reference_rows(args.rounds, args.steps if args.steps != 3 else 8, not args.no_ablations)
+        print_reference_rows(args.rounds, args.steps if args.steps != 3 else 8, not args.no_ablations, args.threads)
         return
     if args.one:  # child: one config, one JSON line
         res = run_one(args.one[0], int(args.one[1]), args.root, args.steps, args.loader_batches)
@@ -389,14 +395,10 @@ def main() -> None:
         for pipe in args.pipelines:
             for size in sizes[pipe]:
                 peak = peaks()  # right before the config, in this (otherwise idle) process
-                cmd = [sys.executable, __file__, "--one", pipe, str(size), "--root", root, "--steps",
-                       str(args.steps), "--loader-batches", str(args.loader_batches), "--threads", str(args.threads)]
+                cmd = ["--one", pipe, str(size), "--root", root, "--steps", str(args.steps),
+                       "--loader-batches", str(args.loader_batches), "--threads", str(args.threads)]
                 cmd += ["--malloc-defaults"] if args.malloc_defaults else []
-                proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
-                line = next((l for l in proc.stdout.splitlines() if l.startswith("RESULT ")), None)
-                if proc.returncode or line is None:
-                    sys.exit(f"{pipe} {size}px failed:\n{proc.stderr[-3000:]}")
-                rows.append({**json.loads(line[7:]), "peak": peak})
+                rows.append({**child_result(cmd, f"{pipe} {size}px"), "peak": peak})
                 print(f"  {pipe} {size}px done ({time.time() - t0:.0f} s)", flush=True)
     print_tables(rows, max(max(p) for p in [peaks()] + [r["peak"] for r in rows]))
     print(f"\ntotal {time.time() - t0:.0f} s. A load avg above {os.cpu_count()} or cores busy below the threads "

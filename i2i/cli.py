@@ -109,8 +109,9 @@ def train_main(argv=None) -> int:
     if Path(cfg.data.root).expanduser().is_dir():
         cfg.data.root = str(Path(cfg.data.root).expanduser().resolve())
     from .files import writable_dir
-    from .runtime import set_threads
+    from .runtime import keep_freed_memory, set_threads
     writable_dir(out, "--out")
+    keep_freed_memory()
     note = set_threads(cfg.train.threads)
     if note:
         print(note)
@@ -377,7 +378,8 @@ def translate_main(argv=None) -> int:
     if (a.tile is not None and a.tile < 0) or a.tile_overlap < 0 or a.threads < 0:
         raise UserError("--tile, --tile-overlap and --threads must be >= 0")
     from .files import writable_dir
-    from .runtime import set_threads
+    from .runtime import keep_freed_memory, set_threads
+    keep_freed_memory()
     set_threads(a.threads)
     tr = Translator.from_run(a.run, a.device, a.half)
     if tr.pipeline.input_kind == "none":

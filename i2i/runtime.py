@@ -114,9 +114,7 @@ def keep_freed_memory() -> bool:
 
 
 def set_threads(requested: int = 0) -> str:
-    """Set torch's intra-op threads (and keep freed memory for reuse: keep_freed_memory);
-    returns a note for the start line when cores are shared."""
-    keep_freed_memory()
+    """Set torch's intra-op threads; returns a note for the start line when cores are shared."""
     cores, others = cpu_count(), (other_i2i_processes() if requested <= 0 else 0)
     n = choose_threads(requested, cores, others, os.environ.get("OMP_NUM_THREADS"))
     torch.set_num_threads(n)

@@ -248,8 +248,9 @@ def serve_main(argv=None) -> int:
         raise UserError(f"the web page needs the serve extra ({', '.join(missing)} missing): pip install -e '.[serve]'")
     if a.max_upload_mb <= 0 or a.max_megapixels <= 0 or a.workers < 1 or not 0 < a.port < 65536:
         raise UserError("--max-upload-mb and --max-megapixels must be > 0, --workers >= 1, --port 1-65535")
-    from ..runtime import set_threads
+    from ..runtime import keep_freed_memory, set_threads
     from .jobs import JobBoard
+    keep_freed_memory()
     set_threads(a.threads)
     runs = Runs(a.runs, a.device)
     board = JobBoard(a.workers, max_pixels=int(a.max_megapixels * 1e6))
