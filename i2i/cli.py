@@ -120,11 +120,13 @@ def train_main(argv=None) -> int:
     pipeline = build_pipeline(cfg, dataset.meta)
     print(f"{cfg.pipeline}: {len(dataset)} training images from {cfg.data.root}; run folder {out}")
     trainer = Trainer(pipeline, dataset, cfg, out, resume=a.resume)
+    finished = False
     try:
         last = trainer.fit()
+        finished = True
     finally:
         from .engine import distributed
-        distributed.cleanup()
+        distributed.cleanup(finished)
     if trainer.interrupted:
         print(f"interrupted at step {trainer.step} of {cfg.train.iters}; saved to {out}; "
               f"continue with: train.py {a.pipeline} --out {out} --resume", file=sys.stderr)
