@@ -1,5 +1,5 @@
 """The CPU speed-ups change how, not what: small-map convolutions as matrix products, Winograd 3x3
-and 4x4 convolutions, few-channel output layers as transposed convolutions, stacked calls (D on real and
+and 4x4 convolutions, 7x7 layers to or from an image by output phases, stacked calls (D on real and
 fake together, CycleGAN's generators once per step), fused Adam. Each is compared with the plain
 computation."""
 import copy
@@ -19,7 +19,7 @@ from i2i.data import DataMeta
 from i2i.engine import Trainer
 from i2i.losses.adversarial import gradient_penalty, r1_penalty
 from i2i.nn import build_discriminator, build_generator
-from i2i.nn import cpu_convs, small_maps, winograd
+from i2i.nn import cpu_convs, few_channels, small_maps, winograd
 from i2i.nn.cpu_convs import CPUConv2d, CPUConvTranspose2d, use_cpu_convs
 from i2i.pipelines import build_pipeline
 from i2i.pipelines.base import treats_each_image_alone, split_batch
@@ -117,15 +117,16 @@ def test_plain_convs_come_back_under_spectral_norm():
 def test_cyclegan_steps_match_separate_calls_plain_convs_and_plain_adam(tmp_path, monkeypatch):
     """Three CycleGAN steps with every speed-up equal three with PyTorch's convs, a call per
     image set, and the for-loop Adam (to float rounding). The thresholds are lowered so these
-    tiny networks take the Winograd and few-output routes."""
+    tiny networks take the Winograd and few-channel routes."""
     monkeypatch.setattr(winograd, "MIN_CHANNELS", {3: 4, 4: 4})
     monkeypatch.setattr(winograd, "MIN_TILES", {3: 1, 4: 1})
     monkeypatch.setattr(small_maps, "MAX_AREA", 49)  # D's stride-1 4x4 layer: 8x8 maps to Winograd, 7x7 to products
-    monkeypatch.setattr(cpu_convs, "MANY_INPUTS", 4)
-    monkeypatch.setattr(cpu_convs, "FEW_OUTPUTS_AREA", 1)
-    monkeypatch.setattr(cpu_convs, "FEW_OUTPUTS_KERNEL", 3)
-    routes, wconv = [], winograd.conv
+    monkeypatch.setattr(cpu_convs, "MANY_CHANNELS", 4)
+    monkeypatch.setattr(cpu_convs, "FEW_CHANNELS_AREA", 1)
+    monkeypatch.setattr(cpu_convs, "FEW_CHANNELS_KERNEL", 7)
+    routes, wconv, correlate = [], winograd.conv, few_channels.correlate
     monkeypatch.setattr(winograd, "conv", lambda x, w, b: routes.append(w.size(-1)) or wconv(x, w, b))
+    monkeypatch.setattr(few_channels, "correlate", lambda x, w: routes.append(("phases", x.size(-1))) or correlate(x, w))
     cfg = config.load("cyclegan", ["model.generator.name=resnet", "model.generator.num_blocks=1",
                                    "model.generator.ngf=4", "model.discriminator.ndf=4", "data.crop_size=64"])
 
@@ -157,7 +158,10 @@ def test_cyclegan_steps_match_separate_calls_plain_convs_and_plain_adam(tmp_path
         return losses, before, outputs(p, batch)
 
     (fast_losses, _, fast), (plain_losses, before, plain) = run(False), run(True)
-    assert set(routes) == {3, 4}, "Winograd was not taken in G's 3x3 and D's 4x4 convs"
+    assert {3, 4} <= set(routes), "Winograd was not taken in G's 3x3 and D's 4x4 convs"
+    # output phases: G's last layer forward (64 px padded by 3) and its first layer's input gradient
+    # (the cycle differentiates F through F(G(a)); the gradient is padded by 6)
+    assert {r for r in routes if isinstance(r, tuple)} == {("phases", 70), ("phases", 76)}
     for a, b in zip(fast_losses, plain_losses):
         assert a.keys() == b.keys() and all(abs(a[k] - b[k]) < 1e-4 for k in a), (a, b)
     # Compare what the networks compute after 3 steps, against how far those steps moved them (a
@@ -207,6 +211,9 @@ def test_winograd_equals_the_convolution_forward_and_backward(r, n, c, k, hw, bi
     (lambda: nn.Conv2d(128, 128, 3, 1, 1, padding_mode="reflect"), 32, "winograd"),
     (lambda: nn.Conv2d(16, 3, 7, 1, 3, padding_mode="reflect"), 64, "few outputs"),   # an output layer
     (lambda: nn.Conv2d(16, 3, 7), 70, "few outputs"),
+    (lambda: nn.Conv2d(16, 1, (7, 9)), 71, "few outputs"),                            # odd output: phases padded
+    (lambda: nn.Conv2d(3, 16, 7, 1, 3, padding_mode="reflect"), 64, "few inputs"),    # an input layer
+    (lambda: nn.Conv2d(2, 16, 9), 69, "few inputs"),
     (lambda: nn.Conv2d(16, 3, 7, 1, 3), 32, "oneDNN"),                                 # too small to pay
     (lambda: nn.Conv2d(16, 3, 3, 1, 1), 64, "oneDNN"),                                 # 3x3: slower that way
     (lambda: nn.Conv2d(256, 512, 4, 1, 1), 16, "winograd"),                            # PatchGAN's stride-1 layer
@@ -217,8 +224,10 @@ def test_conv_routes_equal_pytorchs_conv(make, size, route, monkeypatch):
     fast = use_cpu_convs(copy.deepcopy(plain), winograd=True)
     taken = []
     monkeypatch.setattr(winograd, "conv", lambda *a, f=winograd.conv: taken.append("winograd") or f(*a))
-    monkeypatch.setattr(cpu_convs.F, "conv_transpose2d",
-                        lambda *a, f=cpu_convs.F.conv_transpose2d, **kw: taken.append("few outputs") or f(*a, **kw))
+    monkeypatch.setattr(few_channels.FewOutputsConv, "apply",
+                        lambda *a, f=few_channels.FewOutputsConv.apply: taken.append("few outputs") or f(*a))
+    monkeypatch.setattr(few_channels.FewInputsConv, "apply",
+                        lambda *a, f=few_channels.FewInputsConv.apply: taken.append("few inputs") or f(*a))
     x = torch.randn(4 if plain.kernel_size == (4, 4) else 1, plain.in_channels, size, size, requires_grad=True)
     x2 = x.detach().clone().requires_grad_()
     y, y2 = plain(x), fast(x2)
@@ -292,3 +301,26 @@ def test_keep_freed_memory_serves_large_blocks_from_the_reused_heap(mode, env, w
     out = subprocess.run([sys.executable, "-c", HEAP_CHECK, mode], capture_output=True, text=True,
                          env=subprocess_env(**env), check=True).stdout.split("\n")[-2]
     assert out == want
+
+
+def test_image_layers_differentiate_twice_under_twice_differentiable():
+    """The few-channel routes' backward is written by hand; inside twice_differentiable() a
+    generator's 7x7 first and last layers run as plain autograd and a second derivative equals
+    PyTorch's own."""
+    torch.manual_seed(0)
+    plain = nn.Sequential(nn.Conv2d(3, 16, 7, 1, 3, padding_mode="reflect"), nn.Tanh(), nn.Conv2d(16, 3, 7, 1, 3))
+    fast = use_cpu_convs(copy.deepcopy(plain))
+    x = torch.randn(2, 3, 64, 64)
+    values = []
+    for net in (fast, plain):
+        xr = x.clone().requires_grad_()
+        with cpu_convs.twice_differentiable():
+            (g,) = torch.autograd.grad(net(xr).square().sum(), xr, create_graph=True)
+            g.square().sum().backward()
+        values.append([p.grad.clone() for p in net.parameters()])
+    for a, b in zip(*values):
+        assert (a - b).abs().max() <= 1e-4 * b.abs().max()
+    with pytest.raises(RuntimeError):  # outside it, the hand-written backward refuses a second derivative
+        xr = x.clone().requires_grad_()
+        (g,) = torch.autograd.grad(fast(xr).square().sum(), xr, create_graph=True)
+        g.square().sum().backward()

@@ -2,14 +2,16 @@
 
 Why: oneDNN's convolutions are near the matrix-product speed for mid-sized layers, and far from
 it at the edges: tiny maps (small_maps.py), wide 3x3 and 4x4 stride-1 layers where Winograd does
-a quarter of the multiplications (winograd.py; not under `twice_differentiable()`), and 7x7
-output layers with 1-4 channels on large maps, which oneDNN runs far below its speed while the
-same sum as a transposed convolution (product, then scatter) ran 1.6-1.8x faster, forward and
-backward (32 -> 3 channels, 7x7, 128 px).
+a quarter of the multiplications (winograd.py), and wide-kernel layers with 1-4 channels on one
+side on large maps, a generator's 7x7 first and last layers (few_channels.py: the output layer's
+forward 2.5x faster, its backward 2.3x; the first layer's input gradient 2.2x).
 
 Each route computes the same convolution; only float rounding differs. The modules are class-swapped at
 build time: parameters, state-dict keys and checkpoints are those of nn.Conv2d. Only float32 CPU
 tensors take them, never under autocast, tracing, export or compile (those see PyTorch's conv).
+Winograd's and few_channels' backward passes are written by hand and cannot be differentiated
+again: inside `twice_differentiable()` those layers run as plain autograd (the few-output layer
+as the equal transposed convolution, which oneDNN also runs faster than the plain one).
 """
 from __future__ import annotations
 
@@ -20,15 +22,16 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils import parametrize
 
-from . import small_maps, winograd
+from . import few_channels, small_maps, winograd
 
-# an image-producing layer (16+ -> 1-4 channels) with a 7x7 or larger kernel on a map of 64x64 or
-# more: where it measured faster (a PatchGAN's 1-channel 30x30 head ran 0.8x, 3x3 output convs 0.4-0.8x forward)
-FEW_OUTPUTS, MANY_INPUTS, FEW_OUTPUTS_KERNEL, FEW_OUTPUTS_AREA = 4, 16, 7, 64 * 64
+# a layer between an image (1-4 channels) and 16+ channels with a 7x7 or larger kernel on a map of
+# 64x64 or more: where the few-channel routes measured faster (a PatchGAN's 1-channel 30x30 head ran
+# 0.8x, 3x3 output convs 0.4-0.8x forward)
+FEW_CHANNELS, MANY_CHANNELS, FEW_CHANNELS_KERNEL, FEW_CHANNELS_AREA = 4, 16, 7, 64 * 64
 
 
 _enabled = True
-_winograd_allowed = True
+_hand_backward_allowed = True
 
 
 @contextlib.contextmanager
@@ -45,14 +48,14 @@ def pytorch_convs():
 
 @contextlib.contextmanager
 def twice_differentiable():
-    """No Winograd for the calls inside, whose graphs can then be differentiated twice (gradient
-    penalties: Winograd's hand-written backward cannot be). The other routes are plain autograd."""
-    global _winograd_allowed
-    was, _winograd_allowed = _winograd_allowed, False
+    """No hand-written backward (Winograd, few_channels) for the calls inside, whose graphs can then
+    be differentiated twice (gradient penalties). The other routes are plain autograd."""
+    global _hand_backward_allowed
+    was, _hand_backward_allowed = _hand_backward_allowed, False
     try:
         yield
     finally:
-        _winograd_allowed = was
+        _hand_backward_allowed = was
 
 
 def _own_route(x: torch.Tensor, conv: nn.Module) -> bool:
@@ -73,14 +76,18 @@ class CPUConv2d(nn.Conv2d):
         if self.stride != (1, 1):
             return super().forward(x)
         (kh, kw) = self.kernel_size
-        if self.winograd and _winograd_allowed and kh == kw and winograd.pays_off(
+        if self.winograd and _hand_backward_allowed and kh == kw and winograd.pays_off(
                 x.size(0), x.size(2) + 2 * self.padding[0] - kh + 1, x.size(3) + 2 * self.padding[1] - kw + 1,
                 self.in_channels, self.out_channels, kh):
             return winograd.conv(self._padded(x), self.weight, self.bias)
-        if (self.out_channels <= FEW_OUTPUTS and self.in_channels >= MANY_INPUTS
-                and min(self.kernel_size) >= FEW_OUTPUTS_KERNEL and x.shape[-1] * x.shape[-2] >= FEW_OUTPUTS_AREA):
-            return F.conv_transpose2d(self._padded(x), self.weight.flip(2, 3).transpose(0, 1), self.bias,
-                                      padding=(kh - 1, kw - 1))
+        if min(self.kernel_size) >= FEW_CHANNELS_KERNEL and x.shape[-1] * x.shape[-2] >= FEW_CHANNELS_AREA:
+            if self.out_channels <= FEW_CHANNELS and self.in_channels >= MANY_CHANNELS:
+                if _hand_backward_allowed:
+                    return few_channels.FewOutputsConv.apply(self._padded(x), self.weight, self.bias)
+                return F.conv_transpose2d(self._padded(x), self.weight.flip(2, 3).transpose(0, 1), self.bias,
+                                          padding=(kh - 1, kw - 1))
+            if self.in_channels <= FEW_CHANNELS and self.out_channels >= MANY_CHANNELS and _hand_backward_allowed:
+                return few_channels.FewInputsConv.apply(self._padded(x), self.weight, self.bias)
         return super().forward(x)
 
     def _padded(self, x: torch.Tensor) -> torch.Tensor:
