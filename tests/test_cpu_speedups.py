@@ -2,6 +2,7 @@
 and 4x4 convolutions, 7x7 layers to or from an image by output phases, stacked calls (D on real and
 fake together, CycleGAN's generators once per step), fused Adam. Each is compared with the plain
 computation."""
+import contextlib
 import copy
 import platform
 import subprocess
@@ -324,3 +325,45 @@ def test_image_layers_differentiate_twice_under_twice_differentiable():
         xr = x.clone().requires_grad_()
         (g,) = torch.autograd.grad(fast(xr).square().sum(), xr, create_graph=True)
         g.square().sum().backward()
+
+
+def test_weight_transforms_are_kept_only_until_forgotten():
+    """Inside kept_transforms() a weight is transformed once; forget() (the trainer calls it after
+    each optimizer step) makes the next call see the new values. Fused Adam changes weights
+    without moving their `_version`, so only the caller can say when they changed."""
+    torch.manual_seed(0)
+    w = nn.Parameter(torch.randn(8, 8, 3, 3))
+    x = torch.randn(1, 8, 10, 10)
+    t = winograd.TILINGS[3]
+    assert winograd.transformed_weight(w, t) is not winograd.transformed_weight(w, t)
+    opt = torch.optim.Adam([w], lr=0.1, fused=True)
+    with winograd.kept_transforms():
+        assert winograd.transformed_weight(w, t) is winograd.transformed_weight(w, t)
+        winograd.conv(x, w, None).square().sum().backward()
+        opt.step()
+        winograd.forget([w])
+        assert torch.allclose(winograd.conv(x, w, None), torch.nn.functional.conv2d(x, w), atol=1e-4)
+
+
+def test_kept_transforms_follow_every_optimizer_step(tmp_path, monkeypatch):
+    """With two D updates per step, D's second update and G's step use D's new weights: the same
+    losses as transforming every weight afresh on every call (fails without the trainer's forget)."""
+    monkeypatch.setattr(winograd, "MIN_CHANNELS", {3: 4, 4: 4})
+    monkeypatch.setattr(winograd, "MIN_TILES", {3: 1, 4: 1})
+    monkeypatch.setattr(small_maps, "MAX_AREA", 0)
+    cfg = config.load("cyclegan", ["model.generator.name=resnet", "model.generator.num_blocks=1",
+                                   "model.generator.ngf=4", "model.discriminator.ndf=4", "data.crop_size=32",
+                                   "train.d_steps=2"])
+    torch.manual_seed(1)
+    batches = [{k: torch.rand(1, 3, 32, 32) * 2 - 1 for k in "AB"} for _ in range(2)]
+
+    def run(keep: bool):
+        if not keep:
+            monkeypatch.setattr(winograd, "kept_transforms", contextlib.nullcontext)
+        torch.manual_seed(0)
+        t = Trainer(build_pipeline(cfg, DataMeta()), [0] * 4, cfg, tmp_path / str(keep), show_progress=False)
+        return [t.train_step(batches[1], [batches[0]]) for _ in range(3)]
+
+    kept, fresh = run(True), run(False)
+    for a, b in zip(kept, fresh):
+        assert all(abs(a[k] - b[k]) <= 1e-6 * max(1, abs(b[k])) for k in a), (a, b)

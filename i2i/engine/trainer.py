@@ -27,6 +27,7 @@ from ..config import Config
 from ..data.folders import ResumableSampler
 from ..errors import UserError
 from ..files import remove_stale_temps, write_text
+from ..nn import winograd
 from ..runtime import resolve_device
 from . import checkpoint as ckpt
 from . import distributed
@@ -260,12 +261,17 @@ class Trainer:
             scaler.scale(loss).backward()
             scaler.step(opt)  # skipped when the scaled gradients overflowed; the scale then shrinks
             scaler.update()
+        winograd.forget(q for g in opt.param_groups for q in g["params"])
         if group == "D":
             self.pipeline.after_discriminator_update()
 
     def train_step(self, batch: dict, d_batches: list[dict] = ()) -> dict[str, float]:
         """One G update and `train.d_steps` D updates: first on the extra `d_batches` (with fakes
         the D step makes itself), last on `batch` with the fakes the G step just made."""
+        with winograd.kept_transforms():  # each network's weights are fixed until its update
+            return self._train_step(batch, d_batches)
+
+    def _train_step(self, batch: dict, d_batches) -> dict[str, float]:
         p, has_d = self.pipeline, "D" in self.optimizers
         d_terms = {}
         for extra in d_batches if has_d else ():
