@@ -1,10 +1,12 @@
-"""Conv layers that take the fastest exact route for each call on the CPU.
+"""Conv layers (and the reflection pads before them) that take the fastest exact route for each
+call on the CPU.
 
 Why: oneDNN's convolutions are near the matrix-product speed for mid-sized layers, and far from
 it at the edges: tiny maps (small_maps.py), wide 3x3 and 4x4 stride-1 layers where Winograd does
 a quarter of the multiplications (winograd.py), and wide-kernel layers with 1-4 channels on one
 side on large maps, a generator's 7x7 first and last layers (few_channels.py: the output layer's
-forward 2.5x faster, its backward 2.3x; the first layer's input gradient 2.2x).
+forward 2.5x faster, its backward 2.3x; the first layer's input gradient 2.2x). Reflection pads
+keep PyTorch's forward and fold their gradient with slice-adds (reflect_pad.py, 2x).
 
 Each route computes the same convolution; only float rounding differs. The modules are class-swapped at
 build time: parameters, state-dict keys and checkpoints are those of nn.Conv2d. Only float32 CPU
@@ -23,6 +25,7 @@ from torch.nn import functional as F
 from torch.nn.utils import parametrize
 
 from . import few_channels, small_maps, winograd
+from .reflect_pad import reflect_pad
 
 # a layer between an image (1-4 channels) and 16+ channels with a 7x7 or larger kernel on a map of
 # 64x64 or more: where the few-channel routes measured faster (a PatchGAN's 1-channel 30x30 head ran
@@ -58,11 +61,15 @@ def twice_differentiable():
         _hand_backward_allowed = was
 
 
-def _own_route(x: torch.Tensor, conv: nn.Module) -> bool:
-    return (_enabled and x.dim() == 4 and x.device.type == "cpu" and x.dtype == torch.float32 and conv.groups == 1
-            and conv.dilation == (1, 1) and not isinstance(conv.padding, str)
+def _eager_cpu_float(x: torch.Tensor) -> bool:
+    return (_enabled and x.dim() == 4 and x.device.type == "cpu" and x.dtype == torch.float32
             and not torch.is_autocast_enabled("cpu") and not torch.compiler.is_compiling()
             and not torch.jit.is_tracing() and not torch.onnx.is_in_onnx_export())
+
+
+def _own_route(x: torch.Tensor, conv: nn.Module) -> bool:
+    return (_eager_cpu_float(x) and conv.groups == 1 and conv.dilation == (1, 1)
+            and not isinstance(conv.padding, str))
 
 
 class CPUConv2d(nn.Conv2d):
@@ -94,6 +101,8 @@ class CPUConv2d(nn.Conv2d):
         """x with this layer's padding added (what the conv then reads with padding 0)."""
         if self.padding == (0, 0):
             return x
+        if self.padding_mode == "reflect":
+            return reflect_pad(x, self._reversed_padding_repeated_twice)
         mode = "constant" if self.padding_mode == "zeros" else self.padding_mode
         return F.pad(x, self._reversed_padding_repeated_twice, mode=mode)
 
@@ -106,12 +115,20 @@ class CPUConvTranspose2d(nn.ConvTranspose2d):
         return super().forward(x, output_size)
 
 
-SWAPS = {nn.Conv2d: CPUConv2d, nn.ConvTranspose2d: CPUConvTranspose2d}
+class CPUReflectionPad2d(nn.ReflectionPad2d):
+    """The pad before a generator's convs, with reflect_pad's faster backward."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return reflect_pad(x, self.padding) if _eager_cpu_float(x) else super().forward(x)
+
+
+SWAPS = {nn.Conv2d: CPUConv2d, nn.ConvTranspose2d: CPUConvTranspose2d, nn.ReflectionPad2d: CPUReflectionPad2d}
 
 
 def use_cpu_convs(net: nn.Module, on: bool = True, winograd: bool = False) -> nn.Module:
-    """Give every plain Conv2d / ConvTranspose2d of `net` these routes (in place: the modules
-    keep their parameters and names; spectral-normed or other subclassed convs are left).
+    """Give every plain Conv2d / ConvTranspose2d / ReflectionPad2d of `net` these routes (in
+    place: the modules keep their parameters and names; spectral-normed or other subclassed convs
+    are left).
     `winograd`: also Winograd for wide 3x3 and 4x4 stride-1 layers (its backward cannot be
     differentiated again: penalties run D under `twice_differentiable()`). `on=False` turns them
     back into PyTorch's own modules (benchmarks and tests compare the two)."""
