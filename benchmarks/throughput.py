@@ -222,7 +222,8 @@ def run_one(pipe: str, size: int, root: str, steps: int, loader_batches: int) ->
 
 # ----------------------------------------------------------------- the reference's settings
 
-REFERENCE_VARIANTS = ("i2i", "i2i without fused Adam", "i2i without Winograd", "i2i without CPU conv routes",
+REFERENCE_VARIANTS = ("i2i", "i2i without fused Adam", "i2i without Winograd", "i2i without output phases",
+                      "i2i without kept transforms", "i2i without fast pad backward", "i2i without CPU conv routes",
                       "i2i without stacked calls", "i2i without kept memory", "reference (re-stated)")
 REFERENCE_WARMUP = 3
 
@@ -235,6 +236,7 @@ def reference_step_times(pipe: str, variant: str, steps: int) -> list[float]:
 
     from i2i import config, engine, pipelines
     from i2i.data import DataMeta
+    from i2i.nn import cpu_convs, reflect_pad, winograd
     from i2i.nn.cpu_convs import use_cpu_convs
     if variant.startswith("i2i") and variant != "i2i without kept memory":
         keep_freed_memory()
@@ -260,6 +262,12 @@ def reference_step_times(pipe: str, variant: str, steps: int) -> list[float]:
         elif variant == "i2i without CPU conv routes":
             for net in nets:
                 plain(net)
+        elif variant == "i2i without output phases":  # 7x7 image layers as before: transposed conv / oneDNN
+            cpu_convs.output_phases = False
+        elif variant == "i2i without kept transforms":
+            winograd.kept_transforms = contextlib.nullcontext
+        elif variant == "i2i without fast pad backward":
+            reflect_pad.MIN_ELEMENTS = sys.maxsize
         elif variant == "i2i without stacked calls":
             p.stack_calls = False
         fn = lambda: t.train_step(batch)  # noqa: E731

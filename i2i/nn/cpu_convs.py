@@ -34,6 +34,7 @@ FEW_CHANNELS, MANY_CHANNELS, FEW_CHANNELS_KERNEL, FEW_CHANNELS_AREA = 4, 16, 7, 
 
 
 _enabled = True
+output_phases = True  # few_channels' routes for 7x7 layers to or from an image (benchmarks turn them off)
 _hand_backward_allowed = True
 
 
@@ -88,12 +89,13 @@ class CPUConv2d(nn.Conv2d):
                 self.in_channels, self.out_channels, kh):
             return winograd.conv(self._padded(x), self.weight, self.bias)
         if min(self.kernel_size) >= FEW_CHANNELS_KERNEL and x.shape[-1] * x.shape[-2] >= FEW_CHANNELS_AREA:
+            phases = output_phases and _hand_backward_allowed
             if self.out_channels <= FEW_CHANNELS and self.in_channels >= MANY_CHANNELS:
-                if _hand_backward_allowed:
+                if phases:
                     return few_channels.FewOutputsConv.apply(self._padded(x), self.weight, self.bias)
                 return F.conv_transpose2d(self._padded(x), self.weight.flip(2, 3).transpose(0, 1), self.bias,
                                           padding=(kh - 1, kw - 1))
-            if self.in_channels <= FEW_CHANNELS and self.out_channels >= MANY_CHANNELS and _hand_backward_allowed:
+            if self.in_channels <= FEW_CHANNELS and self.out_channels >= MANY_CHANNELS and phases:
                 return few_channels.FewInputsConv.apply(self._padded(x), self.weight, self.bias)
         return super().forward(x)
 
