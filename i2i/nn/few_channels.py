@@ -54,6 +54,43 @@ def _flipped_transposed(w: torch.Tensor) -> torch.Tensor:
     return w.flip(2, 3).transpose(0, 1)
 
 
+def _gradients(ctx, g, input_grad, weight_and_bias_grads):
+    """The backward both layers share: each gradient only where autograd needs it."""
+    x, w = ctx.saved_tensors
+    g = g.contiguous()
+    need_x, need_w, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1], ctx.has_bias and ctx.needs_input_grad[2]
+    grad_x = input_grad(g, w) if need_x else None
+    grad_w, grad_b = weight_and_bias_grads(g, x, w, need_w, need_b) if need_w or need_b else (None, None)
+    return grad_x, grad_w, grad_b
+
+
+def _conv_input_grad(g, w):
+    """A few-output layer's input gradient: a conv from its few channels to many (oneDNN's fast case)."""
+    return F.conv2d(F.pad(g, _full_padding(w)), _flipped_transposed(w))
+
+
+def _transposed_weight_and_bias_grads(g, x, w, need_w, need_b):
+    """The weight gradient of the same sum written as a transposed conv (oneDNN runs that one fast)."""
+    grad_w = None
+    if need_w:
+        pad = (w.size(2) - 1, w.size(3) - 1)
+        grad_wt = torch.ops.aten.convolution_backward(g, x, _flipped_transposed(w), None, (1, 1), pad, (1, 1), True,
+                                                      (0, 0), 1, (False, True, False))[1]
+        grad_w = _flipped_transposed(grad_wt)
+    return grad_w, g.sum((0, 2, 3)) if need_b else None
+
+
+def _phase_input_grad(g, w):
+    """A few-input layer's input gradient: a correlation with few outputs, by output phases."""
+    return correlate(F.pad(g, _full_padding(w)), _flipped_transposed(w))
+
+
+def _onednn_weight_and_bias_grads(g, x, w, need_w, need_b):
+    _, grad_w, grad_b = torch.ops.aten.convolution_backward(g, x, w, [w.size(0)], (1, 1), (0, 0), (1, 1), False,
+                                                            (0, 0), 1, (False, need_w, need_b))
+    return grad_w, grad_b
+
+
 class FewOutputsConv(torch.autograd.Function):
     """y = conv2d(x, w, b), stride 1, no padding (pad x first), w with few output channels."""
 
@@ -69,21 +106,7 @@ class FewOutputsConv(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, g):
-        x, w = ctx.saved_tensors
-        g = g.contiguous()
-        grad_x = grad_w = grad_b = None
-        if ctx.needs_input_grad[0]:
-            grad_x = F.conv2d(F.pad(g, _full_padding(w)), _flipped_transposed(w))
-        if ctx.needs_input_grad[1]:
-            # the weight gradient of the same sum written as a transposed conv (what oneDNN runs fast)
-            wt = _flipped_transposed(w)
-            pad = (w.size(2) - 1, w.size(3) - 1)
-            grad_wt = torch.ops.aten.convolution_backward(g, x, wt, None, (1, 1), pad, (1, 1), True, (0, 0), 1,
-                                                          (False, True, False))[1]
-            grad_w = _flipped_transposed(grad_wt)
-        if ctx.has_bias and ctx.needs_input_grad[2]:
-            grad_b = g.sum((0, 2, 3))
-        return grad_x, grad_w, grad_b
+        return _gradients(ctx, g, _conv_input_grad, _transposed_weight_and_bias_grads)
 
 
 class FewInputsConv(torch.autograd.Function):
@@ -99,13 +122,4 @@ class FewInputsConv(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, g):
-        x, w = ctx.saved_tensors
-        g = g.contiguous()
-        grad_x = grad_w = grad_b = None
-        if ctx.needs_input_grad[0]:
-            grad_x = correlate(F.pad(g, _full_padding(w)), _flipped_transposed(w))
-        if ctx.needs_input_grad[1] or (ctx.has_bias and ctx.needs_input_grad[2]):
-            _, grad_w, grad_b = torch.ops.aten.convolution_backward(
-                g, x, w, [w.size(0)], (1, 1), (0, 0), (1, 1), False, (0, 0), 1,
-                (False, ctx.needs_input_grad[1], ctx.has_bias and ctx.needs_input_grad[2]))
-        return grad_x, grad_w, grad_b
+        return _gradients(ctx, g, _phase_input_grad, _onednn_weight_and_bias_grads)
