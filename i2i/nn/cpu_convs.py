@@ -95,7 +95,8 @@ class CPUConv2d(nn.Conv2d):
                     return few_channels.FewOutputsConv.apply(self._padded(x), self.weight, self.bias)
                 return F.conv_transpose2d(self._padded(x), self.weight.flip(2, 3).transpose(0, 1), self.bias,
                                           padding=(kh - 1, kw - 1))
-            if self.in_channels <= FEW_CHANNELS and self.out_channels >= MANY_CHANNELS and phases:
+            # only its input gradient differs from oneDNN's: an image that needs none takes the plain conv
+            if self.in_channels <= FEW_CHANNELS and self.out_channels >= MANY_CHANNELS and phases and x.requires_grad:
                 return few_channels.FewInputsConv.apply(self._padded(x), self.weight, self.bias)
         return super().forward(x)
 
